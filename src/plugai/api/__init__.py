@@ -1,0 +1,1 @@
+"""HTTP only: the app factory, routers, auth dependencies, validation and error rendering."""

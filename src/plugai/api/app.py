@@ -1,0 +1,108 @@
+"""The app factory. Long-lived objects are built in the lifespan and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from plugai import __version__
+from plugai.api.errors import install_error_handlers
+from plugai.api.middleware import RequestContextMiddleware
+from plugai.api.routes import admin, health
+from plugai.db.database import Database
+from plugai.observability.logging import configure_logging
+from plugai.observability.metrics import Metrics
+from plugai.observability.redaction import Redactor
+from plugai.security.bootstrap import ensure_admin
+from plugai.security.users import KeyCache, UserDirectory
+from plugai.security.vault import SecretVault, load_master_key
+from plugai.settings import Settings, load_settings
+
+
+def build_redactor(settings: Settings) -> Redactor:
+    """Every secret known at start-up is masked in logs wherever it shows up."""
+    redactor = Redactor()
+    for secret in (settings.admin_key, settings.master_key):
+        redactor.add(secret.get_secret_value() if secret else None)
+    for provider in settings.providers:
+        redactor.add(provider.api_key.get_secret_value() if provider.api_key else None)
+    return redactor
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The long-lived objects every request path may need."""
+
+    db: Database
+    users: UserDirectory
+    vault: SecretVault
+
+
+async def open_core(settings: Settings) -> Core:
+    """Migrate the schema, load the master key and make sure an admin exists.
+
+    Idempotent: ``plugai serve`` runs it once before starting N workers, and each
+    worker's lifespan runs it again as a cheap no-op check.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        await db.migrate()
+        users = UserDirectory(db, KeyCache(settings.server.key_cache_ttl))
+        master = settings.master_key.get_secret_value() if settings.master_key else None
+        vault = SecretVault(load_master_key(master, settings.data_dir))
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        await ensure_admin(users, admin_key, settings.data_dir)
+    except BaseException:
+        await db.dispose()
+        raise
+    return Core(db=db, users=users, vault=vault)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    core = await open_core(app.state.settings)
+    app.state.db, app.state.users, app.state.vault = core.db, core.users, core.vault
+    try:
+        yield
+    finally:
+        await core.db.dispose()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="PlugAI",
+        version=__version__,
+        summary="One OpenAI-compatible API for text, image and 3D generation.",
+        lifespan=lifespan,
+        strict_content_type=False,
+    )
+    configure_logging(settings.log.level, settings.log.format, build_redactor(settings))
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_size=int(settings.server.max_body_size)
+    )
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes: settings from env + YAML."""
+    return create_app(load_settings())

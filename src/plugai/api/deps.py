@@ -1,0 +1,62 @@
+"""Typed dependencies: routes declare what they need in their signature."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from plugai.core.errors import AuthenticationFailed, PermissionDenied
+from plugai.db.database import Database
+from plugai.observability.metrics import Metrics
+from plugai.security.principal import Principal
+from plugai.security.users import UserDirectory
+from plugai.security.vault import SecretVault
+from plugai.settings import Settings
+
+
+def _principal(request: Request) -> Principal:
+    principal = request.scope.get("state", {}).get("principal")
+    if not isinstance(principal, Principal):  # only when a route escapes the /v1 prefix
+        raise AuthenticationFailed("You didn't provide an API key.", code="missing_api_key")
+    return principal
+
+
+def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise PermissionDenied("This route needs an admin API key.")
+    return principal
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _users(request: Request) -> UserDirectory:
+    users: UserDirectory = request.app.state.users
+    return users
+
+
+def _vault(request: Request) -> SecretVault:
+    vault: SecretVault = request.app.state.vault
+    return vault
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+CurrentUser = Annotated[Principal, Depends(_principal)]
+AdminUser = Annotated[Principal, Depends(_admin)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_db)]
+UsersDep = Annotated[UserDirectory, Depends(_users)]
+VaultDep = Annotated[SecretVault, Depends(_vault)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]

@@ -1,0 +1,250 @@
+"""The ``plugai`` command: run the service and manage users and their API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from plugai import __version__
+from plugai.core.errors import ConfigError, PlugAIError
+from plugai.settings import Settings, load_settings, parse_duration
+
+if TYPE_CHECKING:
+    from plugai.api.app import Core
+    from plugai.db.tables import ApiKey, User
+    from plugai.security.users import IssuedKey
+
+T = TypeVar("T")
+
+_config_option = click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    envvar="PLUGAI_CONFIG",
+    help="YAML config file (env PLUGAI_CONFIG).",
+)
+_data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Database, models and artifacts live here (env PLUGAI_DATA_DIR, default ./data).",
+)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"plugai: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(config: Path | None, data_dir: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, data_dir=data_dir, **overrides)
+    except ConfigError as exc:
+        _fail(exc.message, 2)
+        raise  # unreachable; keeps type checkers satisfied
+
+
+def _run(settings: Settings, job: Callable[[Core], Awaitable[T]]) -> T:
+    """Run ``job(core)`` against the database the server uses; errors become one line."""
+    from plugai.api.app import open_core
+
+    async def main() -> T:
+        core = await open_core(settings)
+        try:
+            return await job(core)
+        finally:
+            await core.db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ConfigError as exc:
+        _fail(exc.message, 2)
+    except PlugAIError as exc:
+        _fail(exc.message, 1)
+    raise AssertionError("unreachable")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="plugai")
+def main() -> None:
+    """PlugAI: one OpenAI-compatible API for text, image and 3D generation."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8080).")
+@_data_dir_option
+@_config_option
+@click.option("--workers", type=click.IntRange(1, 64), help="Gateway worker processes (default 1).")
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level."
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    config: Path | None,
+    workers: int | None,
+    log_level: str | None,
+) -> None:
+    """Run the PlugAI service (HTTP API, OpenAPI docs at /docs, metrics at /metrics)."""
+    import uvicorn
+
+    from plugai.api.app import build_redactor, create_app
+    from plugai.observability.logging import configure_logging
+
+    server = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
+    settings = _settings(
+        config, data_dir, server=server or None, log={"level": log_level} if log_level else None
+    )
+    configure_logging(settings.log.level, settings.log.format, build_redactor(settings))
+    _run(settings, _noop)  # migrate + bootstrap once, before any worker starts
+    common: dict[str, Any] = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "access_log": False,
+        "log_config": None,
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if settings.server.workers == 1:
+        uvicorn.run(create_app(settings), **common)
+        return
+    # Worker processes rebuild the settings from the environment.
+    os.environ["PLUGAI_DATA_DIR"] = str(settings.data_dir.resolve())
+    if settings.config:
+        os.environ["PLUGAI_CONFIG"] = str(settings.config.resolve())
+    metrics_dir = settings.data_dir / ".metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    uvicorn.run(
+        "plugai.api.app:create_app_from_env",
+        factory=True,
+        workers=settings.server.workers,
+        **common,
+    )
+
+
+async def _noop(_core: Core) -> None:
+    return None
+
+
+@main.group()
+def users() -> None:
+    """Manage users and their API keys (works on the server's database directly)."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Give the user the admin role.")
+@_data_dir_option
+@_config_option
+def users_create(name: str, admin: bool, data_dir: Path | None, config: Path | None) -> None:
+    """Create user NAME and print its first API key (shown once)."""
+    from plugai.security.principal import Role
+
+    settings = _settings(config, data_dir)
+
+    async def job(core: Core) -> tuple[User, IssuedKey | None]:
+        return await core.users.create_user(name, Role.ADMIN if admin else Role.USER)
+
+    user, issued = _run(settings, job)
+    assert issued is not None
+    click.echo(f"created {user.role} {user.name} ({user.id})")
+    click.echo(f"api key (shown once): {issued.token}")
+
+
+@users.command("list")
+@_data_dir_option
+@_config_option
+def users_list(data_dir: Path | None, config: Path | None) -> None:
+    """List users."""
+    settings = _settings(config, data_dir)
+
+    async def job(core: Core) -> list[User]:
+        return await core.users.list_users()
+
+    rows = _run(settings, job)
+    click.echo(f"{'ID':<26} {'NAME':<24} {'ROLE':<6} {'CREATED':<20} STATE")
+    for u in rows:
+        state = "disabled" if u.disabled_at else "active"
+        created = u.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{u.id:<26} {u.name:<24} {u.role:<6} {created:<20} {state}")
+
+
+@users.group("keys")
+def keys() -> None:
+    """Create, list and revoke a user's API keys."""
+
+
+@keys.command("create")
+@click.argument("user")
+@click.option("--name", default="default", show_default=True, help="A label for the key.")
+@click.option("--expires-in", help="Lifetime, e.g. 30d or 12h (default: never expires).")
+@_data_dir_option
+@_config_option
+def keys_create(
+    user: str, name: str, expires_in: str | None, data_dir: Path | None, config: Path | None
+) -> None:
+    """Create an API key for USER (name or id) and print it (shown once)."""
+    settings = _settings(config, data_dir)
+    expires_at = None
+    if expires_in:
+        try:
+            expires_at = datetime.now(UTC) + timedelta(seconds=parse_duration(expires_in))
+        except ValueError as exc:
+            _fail(f"--expires-in: {exc}", 2)
+
+    async def job(core: Core) -> IssuedKey:
+        found = await core.users.find_user(user)
+        return await core.users.create_key(found.id, name, expires_at)
+
+    issued = _run(settings, job)
+    click.echo(f"created key {issued.key.id} ({name})")
+    click.echo(f"api key (shown once): {issued.token}")
+
+
+@keys.command("list")
+@click.argument("user")
+@_data_dir_option
+@_config_option
+def keys_list(user: str, data_dir: Path | None, config: Path | None) -> None:
+    """List USER's API keys (prefixes only)."""
+    settings = _settings(config, data_dir)
+
+    async def job(core: Core) -> list[ApiKey]:
+        found = await core.users.find_user(user)
+        return await core.users.list_keys(found.id)
+
+    rows = _run(settings, job)
+    click.echo(f"{'ID':<26} {'NAME':<20} {'PREFIX':<16} STATE")
+    for k in rows:
+        state = "revoked" if k.revoked_at else "active"
+        if k.expires_at and k.expires_at <= datetime.now(UTC):
+            state = "expired"
+        click.echo(f"{k.id:<26} {k.name:<20} {k.prefix:<16} {state}")
+
+
+@keys.command("revoke")
+@click.argument("user")
+@click.argument("key_id")
+@_data_dir_option
+@_config_option
+def keys_revoke(user: str, key_id: str, data_dir: Path | None, config: Path | None) -> None:
+    """Revoke USER's key KEY_ID (running servers stop accepting it within 5 seconds)."""
+    settings = _settings(config, data_dir)
+
+    async def job(core: Core) -> ApiKey:
+        found = await core.users.find_user(user)
+        return await core.users.revoke_key(found.id, key_id)
+
+    key = _run(settings, job)
+    click.echo(f"revoked key {key.id}")

@@ -1,0 +1,1 @@
+"""Canonical, wire-format-free types shared by every part of PlugAI."""

@@ -1,0 +1,1 @@
+"""Registry database: tables, the async engine and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Structured logs with redaction, Prometheus metrics, request ids."""

@@ -1,0 +1,1 @@
+"""Pydantic models of the wire formats (OpenAI, Anthropic, PlugAI's own extensions)."""

@@ -1,0 +1,1 @@
+"""Users, API keys, the secret vault and authorization."""
