@@ -87,7 +87,7 @@ class UserDirectory:
         now = utcnow()
         if row is None:
             raise AuthenticationFailed("Incorrect API key provided.")
-        key, user = row.tuple()
+        key, user = row
         if key.revoked_at is not None:
             raise AuthenticationFailed("This API key has been revoked.")
         if key.expires_at is not None and key.expires_at <= now:

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Creates .venv and installs PlugAI with the given extras (e.g. "dev"), only when
+# pyproject.toml changed since the last install of that set: fast when already set up.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+EXTRAS="${1:-}"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.installed-${EXTRAS:-base}"
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setting up PlugAI in $VENV ${EXTRAS:+(extras: $EXTRAS)}" >&2
+  spec="$ROOT"
+  [ -n "$EXTRAS" ] && spec="$ROOT[$EXTRAS]"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec" 2>&1 \
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets everything up (first run only) and runs every check and test:
+# ruff (lint + format), mypy --strict on src/, pytest with coverage.
+# With PLUGAI_TEST_DATABASE_URL set (CI sets it), database tests also run on PostgreSQL.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$ROOT/scripts/setup.sh" dev
+cd "$ROOT"
+BIN="$ROOT/.venv/bin"
+
+echo "== ruff lint"; "$BIN/ruff" check src tests bench
+echo "== ruff format"; "$BIN/ruff" format --check src tests bench
+echo "== mypy --strict src"; "$BIN/mypy" src
+echo "== pytest ${PLUGAI_TEST_DATABASE_URL:+(SQLite + PostgreSQL)}"
+"$BIN/pytest" -p no:cacheprovider --cov --cov-report=term "$@"

@@ -1,0 +1,3 @@
+from plugai.cli import main
+
+main()
