@@ -80,7 +80,7 @@ def test_config_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("- just\n- a list", "plugai.yaml: the top level must be a mapping"),
         ("local: {keep_alive: soon}", "plugai.yaml: local.keep_alive: not a duration"),
         ("providers: [{name: x, type: openai, api_key: '${NOPE_UNSET}'}]", "NOPE_UNSET is not set"),
-        ("models: [{id: m}]", "plugai.yaml: models.0: a model needs `provider` or a `route`"),
+        ("models: [{id: m}]", "plugai.yaml: models.0: a model needs `provider`"),
         (
             "providers: [{name: a, type: openai}, {name: a, type: anthropic}]",
             "provider names must be unique; repeated: a",

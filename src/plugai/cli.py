@@ -105,7 +105,7 @@ def serve(
         config, data_dir, server=server or None, log={"level": log_level} if log_level else None
     )
     configure_logging(settings.log.level, settings.log.format, build_redactor(settings))
-    _run(settings, _noop)  # migrate + bootstrap once, before any worker starts
+    _run(settings, _check_services)  # migrate, bootstrap, check routes: once, before workers
     common: dict[str, Any] = {
         "host": settings.server.host,
         "port": settings.server.port,
@@ -133,8 +133,13 @@ def serve(
     )
 
 
-async def _noop(_core: Core) -> None:
-    return None
+async def _check_services(core: Core) -> None:
+    """Build providers and routes once so that config mistakes stop start-up (exit 2)."""
+    from plugai.api.app import build_services
+    from plugai.observability.metrics import Metrics
+
+    services = build_services(core.settings, core, Metrics())
+    await services.aclose()
 
 
 @main.group()

@@ -75,26 +75,57 @@ class LogSettings(_Section):
 
 class ProviderSettings(_Section):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    type: str = Field(description="Adapter: openai, anthropic, gemini, ollama, huggingface, …")
+    type: str = Field(
+        description="Adapter or preset: openai, groq, mistral, openrouter, …, anthropic, gemini, "
+        "ollama, huggingface, stability."
+    )
     base_url: str | None = None
     api_key: SecretStr | None = None
     byok: Literal["never", "optional", "required"] = "optional"
-    timeout: Duration = 600.0
+    connect_timeout: Duration = Field(10.0, gt=0)
+    read_timeout: Duration = Field(
+        300.0, gt=0, description="Longest wait for the next bytes (first token, stream idle)."
+    )
+    timeout: Duration = Field(600.0, gt=0, description="Longest a whole request may take.")
+    max_connections: int = Field(256, ge=1)
     headers: dict[str, str] = Field(default_factory=dict)
+    list_models: bool = Field(True, description="Ask the provider which models it has.")
+    drop_unsupported_params: bool = False
+
+
+class DeploymentSettings(_Section):
+    target: str = Field(description="provider/model")
+    weight: int = Field(1, ge=1)
+    max_concurrency: int | None = Field(None, ge=1)
 
 
 class ModelSettings(_Section):
     id: str
     provider: str | None = None
-    route: list[str] = Field(default_factory=list)
+    model: str | None = Field(None, description="The provider's name for it (default: id).")
+    deployments: list[DeploymentSettings] = Field(default_factory=list)
+    balance: Literal["weighted", "least_busy"] = "weighted"
+    route: list[str] = Field(default_factory=list, description="Fallbacks, in order.")
     aliases: list[str] = Field(default_factory=list)
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, description="Default parameters.")
+    context_length: int | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> ModelSettings:
-        if not self.provider and not self.route:
-            raise ValueError("a model needs `provider` or a `route` list")
+        if not self.provider and not self.route and not self.deployments:
+            raise ValueError("a model needs `provider`, `deployments` or a `route` list")
         return self
+
+
+class RoutingSettings(_Section):
+    retries: int = Field(2, ge=0, le=10, description="Retries per deployment on retryable errors.")
+    backoff_base: Duration = Field(0.25, ge=0)
+    backoff_max: Duration = Field(8.0, ge=0)
+    max_total_time: Duration = Field(60.0, gt=0, description="Budget for retries + fallbacks.")
+    cooldown: Duration = Field(30.0, ge=0, description="Rest for a deployment that keeps failing.")
+    failures_before_cooldown: int = Field(3, ge=1)
+    models_cache_ttl: Duration = Field(300.0, ge=0)
+    drop_unsupported_params: bool = False
 
 
 class LocalSettings(_Section):
@@ -124,6 +155,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     providers: list[ProviderSettings] = Field(default_factory=list)
     models: list[ModelSettings] = Field(default_factory=list)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
 

@@ -12,11 +12,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from plugai import __version__
 from plugai.api.errors import install_error_handlers
 from plugai.api.middleware import RequestContextMiddleware
-from plugai.api.routes import admin, health
+from plugai.api.routes import admin, health, models, openai
 from plugai.db.database import Database
 from plugai.observability.logging import configure_logging
 from plugai.observability.metrics import Metrics
 from plugai.observability.redaction import Redactor
+from plugai.providers.base import Provider
+from plugai.providers.registry import default_registry
+from plugai.routing.catalog import ModelCatalog
+from plugai.routing.credentials import CredentialResolver
+from plugai.routing.gateway import Gateway
+from plugai.routing.router import Router
 from plugai.security.bootstrap import ensure_admin
 from plugai.security.users import KeyCache, UserDirectory
 from plugai.security.vault import SecretVault, load_master_key
@@ -37,6 +43,7 @@ def build_redactor(settings: Settings) -> Redactor:
 class Core:
     """The long-lived objects every request path may need."""
 
+    settings: Settings
     db: Database
     users: UserDirectory
     vault: SecretVault
@@ -60,16 +67,53 @@ async def open_core(settings: Settings) -> Core:
     except BaseException:
         await db.dispose()
         raise
-    return Core(db=db, users=users, vault=vault)
+    return Core(settings=settings, db=db, users=users, vault=vault)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Routing and serving: providers, router, gateway and model catalog."""
+
+    providers: dict[str, Provider]
+    router: Router
+    gateway: Gateway
+    catalog: ModelCatalog
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+
+
+def build_services(settings: Settings, core: Core, metrics: Metrics) -> Services:
+    """Build every provider and the routes; a bad provider or route is a ConfigError."""
+    registry = default_registry()
+    providers = {p.name: registry.build(p) for p in settings.providers}
+    router = Router(providers, settings.models, settings.routing, metrics)
+    credentials = CredentialResolver()
+    return Services(
+        providers=providers,
+        router=router,
+        gateway=Gateway(router, credentials, metrics, settings.routing),
+        catalog=ModelCatalog(router, credentials, core.db, settings.routing.models_cache_ttl),
+    )
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    core = await open_core(app.state.settings)
-    app.state.db, app.state.users, app.state.vault = core.db, core.users, core.vault
+    settings: Settings = app.state.settings
+    core = await open_core(settings)
     try:
+        services = build_services(settings, core, app.state.metrics)
+    except BaseException:
+        await core.db.dispose()
+        raise
+    app.state.db, app.state.users, app.state.vault = core.db, core.users, core.vault
+    app.state.gateway, app.state.catalog = services.gateway, services.catalog
+    try:
+        await services.catalog.refresh()
         yield
     finally:
+        await services.aclose()
         await core.db.dispose()
 
 
@@ -88,6 +132,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(openai.router)
+    app.include_router(models.router)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_size=int(settings.server.max_body_size)
     )

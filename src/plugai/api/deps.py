@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from plugai.core.errors import AuthenticationFailed, PermissionDenied
 from plugai.db.database import Database
 from plugai.observability.metrics import Metrics
+from plugai.routing.catalog import ModelCatalog
+from plugai.routing.gateway import CallContext, Gateway
 from plugai.security.principal import Principal
 from plugai.security.users import UserDirectory
 from plugai.security.vault import SecretVault
@@ -53,7 +55,27 @@ def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def _catalog(request: Request) -> ModelCatalog:
+    catalog: ModelCatalog = request.app.state.catalog
+    return catalog
+
+
+def _call_context(
+    request: Request, principal: Annotated[Principal, Depends(_principal)]
+) -> CallContext:
+    state = request.scope.setdefault("state", {})
+    return CallContext(principal=principal, log=state.setdefault("log", {}))
+
+
 CurrentUser = Annotated[Principal, Depends(_principal)]
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+CatalogDep = Annotated[ModelCatalog, Depends(_catalog)]
+CallCtx = Annotated[CallContext, Depends(_call_context)]
 AdminUser = Annotated[Principal, Depends(_admin)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_db)]

@@ -5,7 +5,8 @@ one once, at the edge, as the OpenAI error envelope with the status given here::
 
     PlugAIError                       500 server_error
     ├── InvalidRequest                400 invalid_request_error  (names the parameter)
-    │   └── UnsupportedParameter      400
+    │   ├── UnsupportedParameter      400
+    │   └── CapabilityNotSupported    400  (the model cannot do this: tools, embeddings, …)
     ├── AuthenticationFailed          401 authentication_error
     ├── PermissionDenied              403 permission_error
     ├── NotFound                      404 not_found_error
@@ -59,6 +60,10 @@ class InvalidRequest(PlugAIError):
 
 class UnsupportedParameter(InvalidRequest):
     code = "unsupported_parameter"
+
+
+class CapabilityNotSupported(InvalidRequest):
+    code = "capability_not_supported"
 
 
 class AuthenticationFailed(PlugAIError):
@@ -131,13 +136,19 @@ class VaultError(PlugAIError):
 
 
 class ProviderError(PlugAIError):
+    """Trouble with an upstream. ``retryable``: the same call may succeed later;
+    every ProviderError lets the router fall back to another deployment."""
+
     status = 502
     type = "upstream_error"
     code = "upstream_error"
+    retryable = True
+    retry_after: float | None = None
 
 
 class UpstreamAuthError(ProviderError):
     code = "upstream_auth_error"
+    retryable = False
 
 
 class UpstreamRateLimited(ProviderError):

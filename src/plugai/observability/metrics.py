@@ -46,6 +46,45 @@ class Metrics:
             multiprocess_mode="livesum",
         )
 
+        self.requests = Counter(
+            "plugai_requests_total",
+            "Model requests, by model asked for, provider that answered and status.",
+            ["model", "provider", "status"],
+            registry=self.registry,
+        )
+        self.upstream_latency = Histogram(
+            "plugai_upstream_latency_seconds",
+            "Time an upstream took to answer (to the first chunk when streaming).",
+            ["provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ttft = Histogram(
+            "plugai_time_to_first_token_seconds",
+            "From request start to the first streamed chunk sent to the client.",
+            ["model", "provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "plugai_tokens_total",
+            "Tokens by model and direction (prompt or completion).",
+            ["model", "direction"],
+            registry=self.registry,
+        )
+        self.upstream_errors = Counter(
+            "plugai_upstream_errors_total",
+            "Upstream failures by provider and kind.",
+            ["provider", "kind"],
+            registry=self.registry,
+        )
+        self.fallbacks = Counter(
+            "plugai_fallbacks_total",
+            "Times a request moved on to another deployment.",
+            ["model"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             merged = CollectorRegistry()

@@ -1,0 +1,40 @@
+"""Adapter registry: adapter type name → class. Adding a provider is one module plus
+one entry here; nothing else in PlugAI knows provider names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from plugai.core.errors import ConfigError
+from plugai.providers.base import Provider
+from plugai.settings import ProviderSettings
+
+
+class ProviderRegistry:
+    def __init__(self, adapters: Iterable[type[Provider]]) -> None:
+        self._adapters: dict[str, type[Provider]] = {}
+        for adapter in adapters:
+            self.register(adapter)
+
+    def register(self, adapter: type[Provider]) -> None:
+        for name in (adapter.adapter, *adapter.aliases):
+            self._adapters[name] = adapter
+
+    def types(self) -> list[str]:
+        return sorted(self._adapters)
+
+    def build(self, config: ProviderSettings) -> Provider:
+        adapter = self._adapters.get(config.type)
+        if adapter is None:
+            raise ConfigError(
+                f"providers: {config.name}: unknown type {config.type!r} "
+                f"(known: {', '.join(self.types())})"
+            )
+        return adapter(config)
+
+
+def default_registry() -> ProviderRegistry:
+    """Every adapter that ships with PlugAI."""
+    from plugai.providers.openai import OpenAIProvider
+
+    return ProviderRegistry([OpenAIProvider])

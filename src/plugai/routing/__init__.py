@@ -1,0 +1,1 @@
+"""Model id → deployments: aliases, balancing, retries, fallbacks and credentials."""
