@@ -9,6 +9,8 @@ from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 Stop = str | list[str]
 
@@ -105,3 +107,16 @@ def subset(operation: str, without: frozenset[str]) -> type[BaseModel]:
     }
     model: type[BaseModel] = create_model(base.__name__, __config__=base.model_config, **fields)
     return model
+
+
+class _FlatNullable(GenerateJsonSchema):
+    """Optional parameters are documented by their value schema alone (bounds at the top
+    level, where a form builder looks for them); leaving one out is what "null" means."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+
+def parameter_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of a parameter model, as model cards publish it."""
+    return model.model_json_schema(schema_generator=_FlatNullable)

@@ -21,6 +21,7 @@ from plugai.core.embeddings import EmbeddingRequest, EmbeddingResult
 from plugai.core.errors import CapabilityNotSupported, InvalidRequest, UnsupportedParameter
 from plugai.core.images import ImageRequest, ImageResult
 from plugai.core.models import Capabilities, ModelCard
+from plugai.core.parameters import parameter_schema
 from plugai.settings import ProviderSettings
 
 Operation = Literal["chat", "completions", "embeddings", "images"]
@@ -60,7 +61,7 @@ class Provider(ABC):
             provider=self.name,
             upstream_id=model,
             capabilities=self.capabilities(model),
-            parameters=self.options(model, self.primary_operation(model)).model_json_schema(),
+            parameters=parameter_schema(self.options(model, self.primary_operation(model))),
             owned_by=self.name,
         )
 
