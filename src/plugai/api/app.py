@@ -17,6 +17,7 @@ from plugai.db.database import Database
 from plugai.observability.logging import configure_logging
 from plugai.observability.metrics import Metrics
 from plugai.observability.redaction import Redactor
+from plugai.observability.usage import UsageRecorder
 from plugai.providers.base import Provider
 from plugai.providers.registry import default_registry
 from plugai.routing.catalog import ModelCatalog
@@ -78,8 +79,10 @@ class Services:
     router: Router
     gateway: Gateway
     catalog: ModelCatalog
+    usage: UsageRecorder
 
     async def aclose(self) -> None:
+        await self.usage.stop()
         for provider in self.providers.values():
             await provider.aclose()
 
@@ -90,11 +93,13 @@ def build_services(settings: Settings, core: Core, metrics: Metrics) -> Services
     providers = {p.name: registry.build(p) for p in settings.providers}
     router = Router(providers, settings.models, settings.routing, metrics)
     credentials = CredentialResolver()
+    usage = UsageRecorder(core.db)
     return Services(
         providers=providers,
         router=router,
-        gateway=Gateway(router, credentials, metrics, settings.routing),
+        gateway=Gateway(router, credentials, metrics, settings.routing, usage),
         catalog=ModelCatalog(router, credentials, core.db, settings.routing.models_cache_ttl),
+        usage=usage,
     )
 
 
@@ -111,6 +116,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.gateway, app.state.catalog = services.gateway, services.catalog
     try:
         await services.catalog.refresh()
+        services.usage.start()
         yield
     finally:
         await services.aclose()

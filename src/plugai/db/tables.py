@@ -69,3 +69,21 @@ class ModelCardRow(Base):
     card: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class UsageRecord(Base):
+    """One model request's usage, written in batches off the request path."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(300))
+    provider: Mapped[str] = mapped_column(String(100))
+    operation: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(8))
+    prompt_tokens: Mapped[int] = mapped_column(default=0)
+    completion_tokens: Mapped[int] = mapped_column(default=0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

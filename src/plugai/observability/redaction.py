@@ -8,7 +8,7 @@ from typing import Any
 
 MASK = "[REDACTED]"
 _SECRET_FIELD = re.compile(
-    r"(authorization|api[_-]?key|token|secret|password|master[_-]?key)", re.I
+    r"(authorization|api[_-]?key|secret|password|passphrase|credential|token$)", re.I
 )
 _SECRET_TEXT = re.compile(
     r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._~+/=\-]{8,}|hf_[A-Za-z0-9]{8,}|AIza[0-9A-Za-z_\-]{20,})"

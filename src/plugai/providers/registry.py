@@ -36,5 +36,6 @@ class ProviderRegistry:
 def default_registry() -> ProviderRegistry:
     """Every adapter that ships with PlugAI."""
     from plugai.providers.openai import OpenAIProvider
+    from plugai.providers.stability import StabilityProvider
 
-    return ProviderRegistry([OpenAIProvider])
+    return ProviderRegistry([OpenAIProvider, StabilityProvider])

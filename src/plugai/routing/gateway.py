@@ -5,9 +5,9 @@ The HTTP layer calls this and never learns which provider answered."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from plugai.core.chat import ChatChunk, ChatCompletion, ChatRequest, Usage
 from plugai.core.completions import CompletionRequest, TextCompletion
@@ -16,12 +16,16 @@ from plugai.core.embeddings import EmbeddingRequest, EmbeddingResult
 from plugai.core.errors import CapabilityNotSupported, PlugAIError
 from plugai.core.images import ImageRequest, ImageResult
 from plugai.observability.metrics import Metrics
+from plugai.observability.usage import UsageEntry, UsageRecorder
 from plugai.providers.base import Operation
 from plugai.routing.credentials import CredentialResolver
 from plugai.routing.deployments import Deployment, Route
 from plugai.routing.router import Router
 from plugai.security.principal import Principal
 from plugai.settings import RoutingSettings
+
+T = TypeVar("T")
+S = TypeVar("S", ChatChunk, TextCompletion)
 
 
 @dataclass
@@ -40,7 +44,9 @@ class Gateway:
         credentials: CredentialResolver,
         metrics: Metrics,
         settings: RoutingSettings,
+        usage: UsageRecorder,
     ) -> None:
+        self.usage = usage
         self.router = router
         self.credentials = credentials
         self.metrics = metrics
@@ -90,16 +96,112 @@ class Gateway:
         status: str,
         usage: Usage | None,
         ctx: CallContext,
+        operation: Operation,
     ) -> None:
+        """Count the request and queue its usage record (written later, in a batch)."""
         provider = dep.provider.name if dep else "none"
         self.metrics.requests.labels(route.model_id, provider, status).inc()
+        prompt = completion = 0
         if usage:
             prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
             self.metrics.tokens.labels(route.model_id, "prompt").inc(prompt)
             self.metrics.tokens.labels(route.model_id, "completion").inc(completion)
             ctx.log["prompt_tokens"], ctx.log["completion_tokens"] = prompt, completion
+        self.usage.record(
+            UsageEntry(
+                user_id=ctx.principal.user_id if ctx.principal else None,
+                model=route.model_id,
+                provider=provider,
+                operation=operation,
+                status=status,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                latency_ms=round((time.perf_counter() - ctx.started) * 1000, 2),
+            )
+        )
 
-    # --- chat ---------------------------------------------------------------------------
+    async def _call(
+        self,
+        route: Route,
+        operation: Operation,
+        params: dict[str, Any],
+        ctx: CallContext,
+        invoke: Callable[[Deployment, dict[str, Any], Credentials], Awaitable[T]],
+        usage_of: Callable[[T], Usage | None],
+    ) -> T:
+        """One non-streaming call through the router, with metrics and a usage record."""
+
+        async def call(dep: Deployment, step: int) -> tuple[T, Deployment]:
+            checked, creds = await self._prepare(route, dep, step, params, operation, ctx)
+            started = time.perf_counter()
+            result = await invoke(dep, checked, creds)
+            self.metrics.upstream_latency.labels(dep.provider.name).observe(
+                time.perf_counter() - started
+            )
+            return result, dep
+
+        try:
+            result, dep = await self.router.run(route, call)
+        except PlugAIError as exc:
+            self._finish(route, None, str(exc.status), None, ctx, operation)
+            raise
+        self._finish(route, dep, "200", usage_of(result), ctx, operation)
+        return result
+
+    async def _stream(
+        self,
+        route: Route,
+        operation: Operation,
+        params: dict[str, Any],
+        ctx: CallContext,
+        open_upstream: Callable[[Deployment, dict[str, Any], Credentials], AsyncIterator[S]],
+        include_usage: bool,
+    ) -> AsyncIterator[S]:
+        """Relay a stream; the usage-only piece only when the caller asked for it."""
+        chosen: list[Deployment] = []
+
+        async def opened(dep: Deployment, step: int) -> AsyncIterator[S]:
+            checked, creds = await self._prepare(route, dep, step, params, operation, ctx)
+            started = time.perf_counter()
+            first = True
+            async for piece in open_upstream(dep, checked, creds):
+                if first:
+                    first = False
+                    chosen.append(dep)
+                    self.metrics.upstream_latency.labels(dep.provider.name).observe(
+                        time.perf_counter() - started
+                    )
+                yield piece
+
+        usage: Usage | None = None
+        status = "200"
+        first = True
+        try:
+            async for piece in self.router.stream(route, opened):
+                if first:
+                    first = False
+                    ttft = time.perf_counter() - ctx.started
+                    self.metrics.ttft.labels(route.model_id, chosen[-1].provider.name).observe(ttft)
+                    ctx.log["ttft_ms"] = round(ttft * 1000, 2)
+                if piece.get("usage"):
+                    usage = piece["usage"]
+                    if not include_usage:
+                        if not piece["choices"]:
+                            continue
+                        del piece["usage"]
+                elif not include_usage and "usage" in piece:
+                    del piece["usage"]
+                yield piece
+        except PlugAIError as exc:
+            status = str(exc.status)
+            raise
+        except BaseException:
+            status = "499"  # the client went away
+            raise
+        finally:
+            self._finish(route, chosen[-1] if chosen else None, status, usage, ctx, operation)
+
+    # --- operations ---------------------------------------------------------------------
     async def chat(
         self,
         model_id: str,
@@ -109,24 +211,12 @@ class Gateway:
     ) -> ChatCompletion:
         route = self._route(model_id, "chat", ctx)
 
-        async def call(dep: Deployment, step: int) -> tuple[ChatCompletion, Deployment]:
-            checked, creds = await self._prepare(route, dep, step, params, "chat", ctx)
-            started = time.perf_counter()
-            result = await dep.provider.chat(ChatRequest(dep.model, messages, checked), creds)
-            self.metrics.upstream_latency.labels(dep.provider.name).observe(
-                time.perf_counter() - started
-            )
-            return result, dep
+        async def invoke(dep: Deployment, p: dict[str, Any], creds: Credentials) -> ChatCompletion:
+            return await dep.provider.chat(ChatRequest(dep.model, messages, p), creds)
 
-        try:
-            result, dep = await self.router.run(route, call)
-        except PlugAIError as exc:
-            self._finish(route, None, str(exc.status), None, ctx)
-            raise
-        self._finish(route, dep, "200", result.get("usage"), ctx)
-        return result
+        return await self._call(route, "chat", params, ctx, invoke, lambda r: r.get("usage"))
 
-    async def stream_chat(
+    def stream_chat(
         self,
         model_id: str,
         messages: list[dict[str, Any]],
@@ -135,87 +225,26 @@ class Gateway:
         *,
         include_usage: bool,
     ) -> AsyncIterator[ChatChunk]:
-        """Chunks as the upstream sends them; the usage-only chunk only when asked for."""
         route = self._route(model_id, "chat", ctx)
-        chosen: list[Deployment] = []
 
-        def open_stream(dep: Deployment, step: int) -> AsyncIterator[ChatChunk]:
-            return self._open_chat_stream(route, dep, step, messages, params, ctx, chosen)
+        def open_upstream(
+            dep: Deployment, p: dict[str, Any], creds: Credentials
+        ) -> AsyncIterator[ChatChunk]:
+            return dep.provider.stream_chat(ChatRequest(dep.model, messages, p), creds)
 
-        usage: Usage | None = None
-        status = "200"
-        first = True
-        try:
-            async for chunk in self.router.stream(route, open_stream):
-                if first:
-                    first = False
-                    self.metrics.ttft.labels(route.model_id, chosen[-1].provider.name).observe(
-                        time.perf_counter() - ctx.started
-                    )
-                    ctx.log["ttft_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
-                if chunk.get("usage"):
-                    usage = chunk["usage"]
-                    if not include_usage:
-                        if not chunk["choices"]:
-                            continue
-                        del chunk["usage"]
-                elif not include_usage and "usage" in chunk:
-                    del chunk["usage"]
-                yield chunk
-        except PlugAIError as exc:
-            status = str(exc.status)
-            raise
-        except BaseException:
-            status = "499"  # the client went away
-            raise
-        finally:
-            self._finish(route, chosen[-1] if chosen else None, status, usage, ctx)
+        return self._stream(route, "chat", params, ctx, open_upstream, include_usage)
 
-    async def _open_chat_stream(
-        self,
-        route: Route,
-        dep: Deployment,
-        step: int,
-        messages: list[dict[str, Any]],
-        params: dict[str, Any],
-        ctx: CallContext,
-        chosen: list[Deployment],
-    ) -> AsyncIterator[ChatChunk]:
-        checked, creds = await self._prepare(route, dep, step, params, "chat", ctx)
-        started = time.perf_counter()
-        first = True
-        async for chunk in dep.provider.stream_chat(
-            ChatRequest(dep.model, messages, checked), creds
-        ):
-            if first:
-                first = False
-                chosen.append(dep)
-                self.metrics.upstream_latency.labels(dep.provider.name).observe(
-                    time.perf_counter() - started
-                )
-            yield chunk
-
-    # --- legacy completions -------------------------------------------------------------
     async def complete(
         self, model_id: str, prompt: Any, params: dict[str, Any], ctx: CallContext
     ) -> TextCompletion:
         route = self._route(model_id, "completions", ctx)
 
-        async def call(dep: Deployment, step: int) -> tuple[TextCompletion, Deployment]:
-            checked, creds = await self._prepare(route, dep, step, params, "completions", ctx)
-            return await dep.provider.complete(
-                CompletionRequest(dep.model, prompt, checked), creds
-            ), dep
+        async def invoke(dep: Deployment, p: dict[str, Any], creds: Credentials) -> TextCompletion:
+            return await dep.provider.complete(CompletionRequest(dep.model, prompt, p), creds)
 
-        try:
-            result, dep = await self.router.run(route, call)
-        except PlugAIError as exc:
-            self._finish(route, None, str(exc.status), None, ctx)
-            raise
-        self._finish(route, dep, "200", result.get("usage"), ctx)
-        return result
+        return await self._call(route, "completions", params, ctx, invoke, lambda r: r.get("usage"))
 
-    async def stream_complete(
+    def stream_complete(
         self,
         model_id: str,
         prompt: Any,
@@ -226,25 +255,13 @@ class Gateway:
     ) -> AsyncIterator[TextCompletion]:
         route = self._route(model_id, "completions", ctx)
 
-        async def opened(dep: Deployment, step: int) -> AsyncIterator[TextCompletion]:
-            checked, creds = await self._prepare(route, dep, step, params, "completions", ctx)
-            async for piece in dep.provider.stream_complete(
-                CompletionRequest(dep.model, prompt, checked), creds
-            ):
-                yield piece
+        def open_upstream(
+            dep: Deployment, p: dict[str, Any], creds: Credentials
+        ) -> AsyncIterator[TextCompletion]:
+            return dep.provider.stream_complete(CompletionRequest(dep.model, prompt, p), creds)
 
-        usage: Usage | None = None
-        async for piece in self.router.stream(route, opened):
-            if piece.get("usage"):
-                usage = piece["usage"]
-                if not include_usage:
-                    if not piece["choices"]:
-                        continue
-                    del piece["usage"]
-            yield piece
-        self._finish(route, route.primary, "200", usage, ctx)
+        return self._stream(route, "completions", params, ctx, open_upstream, include_usage)
 
-    # --- embeddings and images ----------------------------------------------------------
     async def embed(
         self,
         model_id: str,
@@ -254,36 +271,21 @@ class Gateway:
     ) -> EmbeddingResult:
         route = self._route(model_id, "embeddings", ctx)
 
-        async def call(dep: Deployment, step: int) -> tuple[EmbeddingResult, Deployment]:
-            checked, creds = await self._prepare(route, dep, step, params, "embeddings", ctx)
-            return await dep.provider.embed(
-                EmbeddingRequest(dep.model, inputs, checked), creds
-            ), dep
+        async def invoke(dep: Deployment, p: dict[str, Any], creds: Credentials) -> EmbeddingResult:
+            return await dep.provider.embed(EmbeddingRequest(dep.model, inputs, p), creds)
 
-        result, dep = await self.router.run(route, call)
-        self._finish(
-            route,
-            dep,
-            "200",
-            {
-                "prompt_tokens": result.prompt_tokens,
-                "completion_tokens": 0,
-                "total_tokens": result.prompt_tokens,
-            },
-            ctx,
-        )
-        return result
+        def usage_of(result: EmbeddingResult) -> Usage:
+            n = result.prompt_tokens
+            return {"prompt_tokens": n, "completion_tokens": 0, "total_tokens": n}
+
+        return await self._call(route, "embeddings", params, ctx, invoke, usage_of)
 
     async def generate_images(
         self, model_id: str, prompt: str, n: int, params: dict[str, Any], ctx: CallContext
     ) -> ImageResult:
         route = self._route(model_id, "images", ctx)
 
-        async def call(dep: Deployment, step: int) -> tuple[ImageResult, Deployment]:
-            checked, creds = await self._prepare(route, dep, step, params, "images", ctx)
-            request = ImageRequest(dep.model, prompt, n, checked)
-            return await dep.provider.generate_images(request, creds), dep
+        async def invoke(dep: Deployment, p: dict[str, Any], creds: Credentials) -> ImageResult:
+            return await dep.provider.generate_images(ImageRequest(dep.model, prompt, n, p), creds)
 
-        result, dep = await self.router.run(route, call)
-        self._finish(route, dep, "200", None, ctx)
-        return result
+        return await self._call(route, "images", params, ctx, invoke, lambda _r: None)
