@@ -7,10 +7,13 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
@@ -86,6 +89,36 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://plugai") as c:
         yield c
+
+
+@dataclass
+class Harness:
+    """An app in its lifespan with an httpx client and an official OpenAI client on it."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    openai: openai.AsyncOpenAI
+
+
+@pytest.fixture
+def plugai(make_settings: Callable[..., Settings]) -> Callable[..., Any]:
+    """``async with plugai(providers=[...], models=[...]) as h:`` starts a configured app."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[Harness]:
+        application = create_app(make_settings(**overrides))
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://plugai", headers=headers
+            ) as http:
+                client = openai.AsyncOpenAI(
+                    api_key=ADMIN_KEY, base_url="http://plugai/v1", http_client=http, max_retries=0
+                )
+                yield Harness(application, http, client)
+
+    return start
 
 
 @pytest.fixture

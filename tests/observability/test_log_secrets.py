@@ -40,7 +40,7 @@ def test_secrets_never_appear_in_logs(tmp_path: Path) -> None:
             c.post("/v1/admin/users", content=VAULT_SECRET.encode(), headers=admin)
             c.get(f"/v1/admin/users/{VAULT_SECRET}", headers=admin)
             c.get("/nowhere", headers={"X-Request-ID": "trace-me"})
-        logs = server.output()
+    logs = server.output()  # after the process has exited: every line is flushed
     assert '"request_id": "trace-me"' in logs  # the request log really was captured
     request_lines = [json.loads(ln) for ln in logs.splitlines() if ln.startswith("{")]
     assert sum(1 for ln in request_lines if ln.get("event") == "request") >= 8
@@ -59,6 +59,8 @@ def test_redactor_masks_fields_known_values_and_key_shapes() -> None:
             "headers": {"Authorization": "Bearer x"},
             "note": "token sk-abcdefghijklmnop and hf_abcdefghijk",
             "count": 3,
+            "prompt_tokens": 12,
+            "hf_token": "abc",
         },
     )
     assert event["event"] == f"calling with {MASK}"
@@ -67,3 +69,5 @@ def test_redactor_masks_fields_known_values_and_key_shapes() -> None:
     assert "sk-abcdefghijklmnop" not in event["note"]
     assert "hf_abcdefghijk" not in event["note"]
     assert event["count"] == 3
+    assert event["prompt_tokens"] == 12
+    assert event["hf_token"] == MASK
