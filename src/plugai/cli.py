@@ -143,6 +143,40 @@ async def _check_services(core: Core) -> None:
 
 
 @main.group()
+def admin() -> None:
+    """Operator tasks on the server's data (stop the server first)."""
+
+
+@admin.command("rotate-master-key")
+@click.option("--new-key", help="The new key: 32 bytes as hex or base64 (default: random).")
+@_data_dir_option
+@_config_option
+def rotate_master_key(new_key: str | None, data_dir: Path | None, config: Path | None) -> None:
+    """Re-encrypt every stored secret under a new master key, atomically."""
+    from plugai.security.rotation import new_master_key
+    from plugai.security.rotation import rotate_master_key as rotate
+    from plugai.security.vault import decode_master_key
+
+    settings = _settings(config, data_dir)
+    try:
+        key = decode_master_key(new_key) if new_key else new_master_key()
+    except ValueError as exc:
+        _fail(f"--new-key: {exc}", 2)
+    from_env = settings.master_key is not None
+
+    async def job(core: Core) -> int:
+        return await rotate(core.db, core.vault, key, settings.data_dir, key_from_env=from_env)
+
+    count = _run(settings, job)
+    click.echo(f"re-encrypted {count} secret(s) under the new master key")
+    if from_env:
+        click.echo("PLUGAI_MASTER_KEY is set: replace it with the new key before restarting:")
+        click.echo(f"  {key.hex()}")
+    else:
+        click.echo(f"the new key is in {settings.data_dir / 'master.key'}; restart the server")
+
+
+@main.group()
 def users() -> None:
     """Manage users and their API keys (works on the server's database directly)."""
 

@@ -129,9 +129,22 @@ class RoutingSettings(_Section):
 
 
 class LocalSettings(_Section):
-    model_dirs: list[Path] = Field(default_factory=list)
-    keep_alive: Duration = 300.0
-    max_loaded: int = Field(2, ge=1)
+    model_dirs: list[Path] = Field(
+        default_factory=list, description="Folders of GGUF files and safetensors model folders."
+    )
+    keep_alive: Duration = Field(
+        300.0,
+        ge=-1,
+        description="How long an idle model stays loaded (the most a request may ask for); "
+        "-1 keeps models loaded, 0 unloads after each request.",
+    )
+    max_loaded: int = Field(2, ge=1, description="Models loaded at once; the LRU idle one goes.")
+    queue_size: int = Field(
+        8, ge=0, description="Requests that may wait per model; beyond that a 503 + Retry-After."
+    )
+    n_ctx: int = Field(4096, ge=16, description="Context window (tokens) for GGUF models.")
+    threads: int | None = Field(None, ge=1, description="CPU threads per model (default: all).")
+    load_timeout: Duration = Field(300.0, gt=0, description="Longest a model may take to load.")
 
 
 class StorageSettings(_Section):

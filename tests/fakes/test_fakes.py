@@ -288,7 +288,8 @@ def test_stall_release_and_no_buffering(fake_openai: FakeOpenAI) -> None:
                 break
         else:
             pytest.fail("no content chunk")
-    assert fake_openai.chunks_sent_before(seen_at, request_index=1) == 1
+    # the fake stamps a chunk after its write returns, so the client may be first: 0 or 1
+    assert fake_openai.chunks_sent_before(seen_at, request_index=1) <= 1
 
 
 async def test_async_client_cancel_disconnects_upstream(fake_openai: FakeOpenAI) -> None:

@@ -12,8 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from plugai import __version__
 from plugai.api.errors import install_error_handlers
 from plugai.api.middleware import RequestContextMiddleware
-from plugai.api.routes import admin, health, models, openai
+from plugai.api.routes import admin, anthropic, health, local, me, models, openai, sessions
 from plugai.db.database import Database
+from plugai.local.manager import ModelManager
 from plugai.observability.logging import configure_logging
 from plugai.observability.metrics import Metrics
 from plugai.observability.redaction import Redactor
@@ -25,9 +26,12 @@ from plugai.routing.credentials import CredentialResolver
 from plugai.routing.gateway import Gateway
 from plugai.routing.router import Router
 from plugai.security.bootstrap import ensure_admin
+from plugai.security.provider_keys import ProviderKeyStore
 from plugai.security.users import KeyCache, UserDirectory
 from plugai.security.vault import SecretVault, load_master_key
-from plugai.settings import Settings, load_settings
+from plugai.sessions.chat import SessionChat
+from plugai.sessions.store import SessionStore
+from plugai.settings import ProviderSettings, Settings, load_settings
 
 
 def build_redactor(settings: Settings) -> Redactor:
@@ -48,6 +52,7 @@ class Core:
     db: Database
     users: UserDirectory
     vault: SecretVault
+    provider_keys: ProviderKeyStore
 
 
 async def open_core(settings: Settings) -> Core:
@@ -68,7 +73,13 @@ async def open_core(settings: Settings) -> Core:
     except BaseException:
         await db.dispose()
         raise
-    return Core(settings=settings, db=db, users=users, vault=vault)
+    return Core(
+        settings=settings,
+        db=db,
+        users=users,
+        vault=vault,
+        provider_keys=ProviderKeyStore(db, vault),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,9 @@ class Services:
     gateway: Gateway
     catalog: ModelCatalog
     usage: UsageRecorder
+    sessions: SessionStore
+    session_chat: SessionChat
+    local: ModelManager | None = None  # the `local` provider's models (admin load/unload)
 
     async def aclose(self) -> None:
         await self.usage.stop()
@@ -90,16 +104,25 @@ class Services:
 def build_services(settings: Settings, core: Core, metrics: Metrics) -> Services:
     """Build every provider and the routes; a bad provider or route is a ConfigError."""
     registry = default_registry()
-    providers = {p.name: registry.build(p) for p in settings.providers}
+    configs = list(settings.providers)
+    if settings.local.model_dirs and not any(p.name == "local" for p in configs):
+        configs.append(ProviderSettings(name="local", type="local"))  # local/<model>
+    providers = {p.name: registry.build(p, settings) for p in configs}
     router = Router(providers, settings.models, settings.routing, metrics)
-    credentials = CredentialResolver()
+    credentials = CredentialResolver(core.provider_keys.lookup)
     usage = UsageRecorder(core.db)
+    gateway = Gateway(router, credentials, metrics, settings.routing, usage)
+    catalog = ModelCatalog(router, credentials, core.db, settings.routing.models_cache_ttl)
+    sessions = SessionStore(core.db)
     return Services(
         providers=providers,
         router=router,
-        gateway=Gateway(router, credentials, metrics, settings.routing, usage),
-        catalog=ModelCatalog(router, credentials, core.db, settings.routing.models_cache_ttl),
+        gateway=gateway,
+        catalog=catalog,
         usage=usage,
+        sessions=sessions,
+        session_chat=SessionChat(sessions, gateway, catalog),
+        local=getattr(providers.get("local"), "manager", None),
     )
 
 
@@ -113,12 +136,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await core.db.dispose()
         raise
     app.state.db, app.state.users, app.state.vault = core.db, core.users, core.vault
+    app.state.provider_keys = core.provider_keys
     app.state.gateway, app.state.catalog = services.gateway, services.catalog
+    app.state.sessions, app.state.session_chat = services.sessions, services.session_chat
+    app.state.local = services.local
     try:
         await services.catalog.refresh()
         services.usage.start()
+        core.provider_keys.start()
         yield
     finally:
+        await core.provider_keys.stop()
         await services.aclose()
         await core.db.dispose()
 
@@ -139,7 +167,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(openai.router)
+    app.include_router(anthropic.router)
     app.include_router(models.router)
+    app.include_router(me.router)
+    app.include_router(sessions.router)
+    app.include_router(local.router)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_size=int(settings.server.max_body_size)
     )

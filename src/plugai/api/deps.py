@@ -12,8 +12,11 @@ from plugai.observability.metrics import Metrics
 from plugai.routing.catalog import ModelCatalog
 from plugai.routing.gateway import CallContext, Gateway
 from plugai.security.principal import Principal
+from plugai.security.provider_keys import ProviderKeyStore
 from plugai.security.users import UserDirectory
 from plugai.security.vault import SecretVault
+from plugai.sessions.chat import SessionChat
+from plugai.sessions.store import SessionStore
 from plugai.settings import Settings
 
 
@@ -65,6 +68,21 @@ def _catalog(request: Request) -> ModelCatalog:
     return catalog
 
 
+def _provider_keys(request: Request) -> ProviderKeyStore:
+    keys: ProviderKeyStore = request.app.state.provider_keys
+    return keys
+
+
+def _sessions(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.sessions
+    return store
+
+
+def _session_chat(request: Request) -> SessionChat:
+    chat: SessionChat = request.app.state.session_chat
+    return chat
+
+
 def _call_context(
     request: Request, principal: Annotated[Principal, Depends(_principal)]
 ) -> CallContext:
@@ -76,6 +94,9 @@ CurrentUser = Annotated[Principal, Depends(_principal)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 CatalogDep = Annotated[ModelCatalog, Depends(_catalog)]
 CallCtx = Annotated[CallContext, Depends(_call_context)]
+ProviderKeysDep = Annotated[ProviderKeyStore, Depends(_provider_keys)]
+SessionsDep = Annotated[SessionStore, Depends(_sessions)]
+SessionChatDep = Annotated[SessionChat, Depends(_session_chat)]
 AdminUser = Annotated[Principal, Depends(_admin)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_db)]

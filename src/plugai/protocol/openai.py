@@ -54,7 +54,9 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-_REQUEST_FIELDS = frozenset({"model", "messages", "prompt", "input", "stream", "stream_options"})
+_REQUEST_FIELDS = frozenset(
+    {"model", "messages", "prompt", "input", "stream", "stream_options", "session_id"}
+)
 
 
 class ChatCompletionRequest(ChatOptions):
@@ -66,6 +68,9 @@ class ChatCompletionRequest(ChatOptions):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    session_id: str | None = Field(
+        None, description="PlugAI: continue this stored session (history + these messages)."
+    )
 
     def params(self) -> dict[str, Any]:
         """The parameters the caller set, extra ones included."""

@@ -22,7 +22,7 @@ from plugai.core.errors import CapabilityNotSupported, InvalidRequest, Unsupport
 from plugai.core.images import ImageRequest, ImageResult
 from plugai.core.models import Capabilities, ModelCard
 from plugai.core.parameters import parameter_schema
-from plugai.settings import ProviderSettings
+from plugai.settings import ProviderSettings, Settings
 
 Operation = Literal["chat", "completions", "embeddings", "images"]
 
@@ -38,6 +38,11 @@ class Provider(ABC):
     def __init__(self, config: ProviderSettings) -> None:
         self.config = config
         self.name = config.name
+
+    @classmethod
+    def build(cls, config: ProviderSettings, settings: Settings | None = None) -> Provider:
+        """Construct from the config; adapters needing more of the settings override this."""
+        return cls(config)
 
     # --- what the models can do -------------------------------------------------------
     def capabilities(self, model: str) -> Capabilities:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from plugai.core.errors import ConfigError
 from plugai.providers.base import Provider
-from plugai.settings import ProviderSettings
+from plugai.settings import ProviderSettings, Settings
 
 
 class ProviderRegistry:
@@ -23,19 +23,34 @@ class ProviderRegistry:
     def types(self) -> list[str]:
         return sorted(self._adapters)
 
-    def build(self, config: ProviderSettings) -> Provider:
+    def build(self, config: ProviderSettings, settings: Settings | None = None) -> Provider:
         adapter = self._adapters.get(config.type)
         if adapter is None:
             raise ConfigError(
                 f"providers: {config.name}: unknown type {config.type!r} "
                 f"(known: {', '.join(self.types())})"
             )
-        return adapter(config)
+        return adapter.build(config, settings)
 
 
 def default_registry() -> ProviderRegistry:
     """Every adapter that ships with PlugAI."""
+    from plugai.providers.anthropic import AnthropicProvider
+    from plugai.providers.gemini import GeminiProvider
+    from plugai.providers.huggingface import HuggingFaceProvider
+    from plugai.providers.local import LocalProvider
+    from plugai.providers.ollama import OllamaProvider
     from plugai.providers.openai import OpenAIProvider
     from plugai.providers.stability import StabilityProvider
 
-    return ProviderRegistry([OpenAIProvider, StabilityProvider])
+    return ProviderRegistry(
+        [
+            AnthropicProvider,
+            GeminiProvider,
+            HuggingFaceProvider,
+            LocalProvider,
+            OllamaProvider,
+            OpenAIProvider,
+            StabilityProvider,
+        ]
+    )

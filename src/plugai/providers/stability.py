@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plugai.core.credentials import Credentials
 from plugai.core.errors import (
-    ConfigError,
     InvalidRequest,
     ModelNotFound,
     ProviderError,
@@ -51,6 +50,7 @@ StylePreset = Literal[
     "pixel-art",
     "tile-texture",
 ]
+DEFAULT_BASE_URL = "https://api.stability.ai"
 SEED_MAX = 4294967294
 MODELS = ("core", "ultra", "sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 _GENERATE = "/v2beta/stable-image/generate"
@@ -129,16 +129,13 @@ async def _all(calls: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
 
 class StabilityProvider(Provider):
     adapter = "stability"
-    default_base_url = "https://api.stability.ai"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(self, config: ProviderSettings) -> None:
         super().__init__(config)
-        base_url = config.base_url or self.default_base_url
-        if not base_url:  # pragma: no cover - the class default is always set
-            raise ConfigError(f"providers: {config.name}: base_url is required")
         self.http = HttpUpstream(
             self.name,
-            base_url,
+            config.base_url or DEFAULT_BASE_URL,
             timeouts=Timeouts(config.connect_timeout, config.read_timeout, config.timeout),
             max_connections=config.max_connections,
             headers=config.headers,

@@ -13,7 +13,12 @@ from plugai.core.chat import ChatChunk, ChatCompletion, ChatRequest, Usage
 from plugai.core.completions import CompletionRequest, TextCompletion
 from plugai.core.credentials import Credentials
 from plugai.core.embeddings import EmbeddingRequest, EmbeddingResult
-from plugai.core.errors import CapabilityNotSupported, PlugAIError
+from plugai.core.errors import (
+    CapabilityNotSupported,
+    InvalidRequest,
+    PlugAIError,
+    UpstreamAuthError,
+)
 from plugai.core.images import ImageRequest, ImageResult
 from plugai.observability.metrics import Metrics
 from plugai.observability.usage import UsageEntry, UsageRecorder
@@ -35,6 +40,18 @@ class CallContext:
     principal: Principal | None
     log: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+
+
+def _refused(exc: UpstreamAuthError, dep: Deployment, creds: Credentials) -> PlugAIError:
+    """An upstream 401 on the caller's own key is the caller's to fix, not the operator's."""
+    if creds.source != "user":
+        return exc
+    name = dep.provider.name
+    return InvalidRequest(
+        f"{name} refused your own API key (stored under /v1/me/keys/{name}): replace it "
+        f"with PUT /v1/me/keys/{name} or remove it with DELETE. {exc.message}",
+        code="user_key_rejected",
+    )
 
 
 class Gateway:
@@ -134,7 +151,10 @@ class Gateway:
         async def call(dep: Deployment, step: int) -> tuple[T, Deployment]:
             checked, creds = await self._prepare(route, dep, step, params, operation, ctx)
             started = time.perf_counter()
-            result = await invoke(dep, checked, creds)
+            try:
+                result = await invoke(dep, checked, creds)
+            except UpstreamAuthError as exc:
+                raise _refused(exc, dep, creds) from exc
             self.metrics.upstream_latency.labels(dep.provider.name).observe(
                 time.perf_counter() - started
             )
@@ -164,14 +184,17 @@ class Gateway:
             checked, creds = await self._prepare(route, dep, step, params, operation, ctx)
             started = time.perf_counter()
             first = True
-            async for piece in open_upstream(dep, checked, creds):
-                if first:
-                    first = False
-                    chosen.append(dep)
-                    self.metrics.upstream_latency.labels(dep.provider.name).observe(
-                        time.perf_counter() - started
-                    )
-                yield piece
+            try:
+                async for piece in open_upstream(dep, checked, creds):
+                    if first:
+                        first = False
+                        chosen.append(dep)
+                        self.metrics.upstream_latency.labels(dep.provider.name).observe(
+                            time.perf_counter() - started
+                        )
+                    yield piece
+            except UpstreamAuthError as exc:
+                raise _refused(exc, dep, creds) from exc
 
         usage: Usage | None = None
         status = "200"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Response
 
-from plugai.api.deps import CallCtx, GatewayDep
+from plugai.api.deps import CallCtx, GatewayDep, SessionChatDep
 from plugai.api.sse import sse_response
 from plugai.core.chat import now
 from plugai.core.errors import InvalidRequest
@@ -27,8 +27,10 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 STREAM_DOC = "With `stream: true`, a `text/event-stream` of chunks ending with `data: [DONE]`."
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def _include_usage(stream: bool, options: Any) -> bool:
@@ -47,10 +49,22 @@ def _include_usage(stream: bool, options: Any) -> bool:
     responses={200: {"model": ChatCompletionResponse, "description": STREAM_DOC}},
 )
 async def chat_completions(
-    body: ChatCompletionRequest, gateway: GatewayDep, ctx: CallCtx
+    body: ChatCompletionRequest, gateway: GatewayDep, sessions: SessionChatDep, ctx: CallCtx
 ) -> Response:
     include_usage = _include_usage(body.stream, body.stream_options)
     params, messages = body.params(), body.message_dicts()
+    if body.session_id is not None and ctx.principal is not None:
+        turn = await sessions.prepare(
+            ctx.principal.user_id, body.session_id, body.model, messages, params
+        )
+        headers = {"X-PlugAI-Messages-Left-Out": str(turn.left_out)}
+        if body.stream:
+            response = await sse_response(
+                sessions.stream_chat(turn, ctx, include_usage=include_usage)
+            )
+            response.headers.update(headers)
+            return response
+        return json_response(await sessions.chat(turn, ctx), headers=headers)
     if body.stream:
         return await sse_response(
             gateway.stream_chat(body.model, messages, params, ctx, include_usage=include_usage)

@@ -1,0 +1,1 @@
+"""Sessions: conversations stored in the database, independent of model processes."""
