@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from sqlalchemy import delete
 
-from plugai.core.errors import ModelNotFound, PlugAIError
+from plugai.core.errors import PlugAIError
 from plugai.core.models import ModelCard
 from plugai.db.database import Database
 from plugai.db.tables import ModelCardRow, utcnow
@@ -40,6 +40,7 @@ class ModelCatalog:
         self.db = db
         self.ttl = ttl
         self._listed: dict[str, tuple[float, list[ModelCard]]] = {}
+        self._built: dict[str, ModelCard] = {}
         self._lock = asyncio.Lock()
 
     def configured_cards(self) -> list[ModelCard]:
@@ -87,9 +88,10 @@ class ModelCatalog:
         for card in self._listed.get(dep.provider.name, (0.0, []))[1]:
             if card.id == model_id:
                 return card
-        if not route.steps:
-            raise ModelNotFound(f"The model '{model_id}' does not exist.", param="model")
-        return dep.provider.card(dep.model)
+        built = self._built.get(model_id)
+        if built is None:  # building a card renders a JSON Schema: do it once per model
+            built = self._built[model_id] = dep.provider.card(dep.model)
+        return built
 
     async def persist(self, cards: list[ModelCard]) -> None:
         """Store the cards (replacing earlier ones of the same ids)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 
 from plugai.core.errors import Conflict, InvalidRequest, NotFound
 from plugai.db.database import Database
@@ -152,32 +152,36 @@ class SessionStore:
 
     async def append(
         self, user_id: str, session_id: str, messages: list[dict[str, Any]], *, model: str
-    ) -> ChatSession:
-        """Append a turn (the new messages and the reply) in one transaction."""
+    ) -> None:
+        """Append a turn (the new messages and the reply) in one transaction.
+
+        The counter update comes first and returns the new count: it takes the write lock
+        at once (a row lock on PostgreSQL, the database lock on SQLite), so concurrent
+        turns on one session get distinct, gap-free sequence numbers.
+        """
+        now = utcnow()
         async with self.db.session() as s, s.begin():
-            row = await s.scalar(self._owned(user_id, session_id).with_for_update())
-            if row is None:
-                raise NotFound(f"No session with id {session_id!r}.", param="session_id")
-            if row.closed_at is not None:
-                raise Conflict(closed_message(session_id))
-            last = await s.scalar(
-                select(func.coalesce(func.max(SessionMessage.seq), 0)).where(
-                    SessionMessage.session_id == session_id
-                )
-            )
-            now = utcnow()
-            for offset, message in enumerate(messages, start=1):
-                s.add(_message_row(session_id, int(last or 0) + offset, message, now))
-            await s.execute(
+            count = await s.scalar(
                 update(ChatSession)
-                .where(ChatSession.id == session_id)
+                .where(
+                    ChatSession.id == session_id,
+                    ChatSession.user_id == user_id,
+                    ChatSession.closed_at.is_(None),
+                )
                 .values(
                     updated_at=now,
                     model=model,
                     message_count=ChatSession.message_count + len(messages),
                 )
+                .returning(ChatSession.message_count)
             )
-        return row
+            if count is None:
+                row = await s.scalar(self._owned(user_id, session_id))
+                if row is None:
+                    raise NotFound(f"No session with id {session_id!r}.", param="session_id")
+                raise Conflict(closed_message(session_id), param="session_id")
+            first = int(count) - len(messages) + 1
+            s.add_all(_message_row(session_id, first + i, m, now) for i, m in enumerate(messages))
 
 
 def closed_message(session_id: str) -> str:
