@@ -308,3 +308,75 @@ async def test_another_users_sessions_do_not_exist_for_them(
     assert mine["title"] == "secret plans"
     assert mine["closed"] is False
     assert not fake.requests
+
+
+async def test_messages_api_continues_the_same_session(
+    plugai: Callable[..., Any], fake: FakeOpenAI
+) -> None:
+    import anthropic
+
+    async with plugai(**config(fake)) as h:
+        s = (await h.http.post("/v1/sessions", json={})).json()
+        client = anthropic.AsyncAnthropic(
+            api_key=ADMIN_KEY, base_url="http://plugai", http_client=h.http, max_retries=0
+        )
+        first = await client.messages.create(
+            model="openai/gpt-4o-mini",
+            max_tokens=50,
+            messages=[user("from anthropic")],
+            extra_body={"session_id": s["id"]},
+        )
+        async with client.messages.stream(
+            model="openai/gpt-4o-mini",
+            max_tokens=50,
+            messages=[user("streamed")],
+            extra_body={"session_id": s["id"]},
+        ) as stream:
+            streamed = await stream.get_final_text()
+        await h.openai.chat.completions.create(
+            model="openai/gpt-4o",
+            messages=[user("from openai")],
+            extra_body={"session_id": s["id"]},
+        )
+        stored = (await h.http.get(f"/v1/sessions/{s['id']}")).json()
+    assert first.content[0].text == "echo: from anthropic"  # type: ignore[union-attr]
+    assert streamed == "echo: streamed"
+    assert [m["content"] for m in stored["messages"]["data"]] == [
+        "from anthropic",
+        "echo: from anthropic",
+        "streamed",
+        "echo: streamed",
+        "from openai",
+        "echo: from openai",
+    ]
+    assert fake.requests[-1].body["messages"][:2] == [
+        user("from anthropic"),
+        {"role": "assistant", "content": "echo: from anthropic"},
+    ]
+
+
+async def test_concurrent_turns_get_distinct_sequence_numbers(
+    plugai: Callable[..., Any], fake: FakeOpenAI
+) -> None:
+    import asyncio
+
+    async with plugai(**config(fake)) as h:
+        s = (await h.http.post("/v1/sessions", json={})).json()
+        results = await asyncio.gather(
+            *[
+                h.http.post(
+                    "/v1/chat/completions",
+                    json={
+                        "model": "openai/gpt-4o-mini",
+                        "messages": [user(f"n{i}")],
+                        "session_id": s["id"],
+                    },
+                )
+                for i in range(6)
+            ]
+        )
+        stored = (await h.http.get(f"/v1/sessions/{s['id']}")).json()
+    assert [r.status_code for r in results] == [200] * 6
+    seqs = [m["seq"] for m in stored["messages"]["data"]]
+    assert seqs == list(range(1, 13))
+    assert stored["message_count"] == 12

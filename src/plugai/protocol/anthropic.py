@@ -169,6 +169,9 @@ class MessagesRequest(BaseModel):
     top_k: int | None = Field(None, ge=0)
     metadata: Metadata | None = None
     stream: bool = False
+    session_id: str | None = Field(
+        None, description="PlugAI: continue this stored session (history + these messages)."
+    )
 
     @field_validator("system", mode="before")
     @classmethod

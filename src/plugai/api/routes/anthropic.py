@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from starlette.responses import StreamingResponse
 
-from plugai.api.deps import CallCtx, GatewayDep
+from plugai.api.deps import CallCtx, GatewayDep, SessionChatDep
 from plugai.api.sse import HEADERS, first_of, frame
 from plugai.core.chat import ChatChunk
 from plugai.core.errors import PlugAIError
@@ -114,15 +114,31 @@ async def _events(
         }
     },
 )
-async def messages(body: MessagesRequest, gateway: GatewayDep, ctx: CallCtx) -> Response:
+async def messages(
+    body: MessagesRequest, gateway: GatewayDep, sessions: SessionChatDep, ctx: CallCtx
+) -> Response:
     history, params = body.canonical_messages(), body.params()
+    turn = None
+    if body.session_id is not None and ctx.principal is not None:
+        turn = await sessions.prepare(
+            ctx.principal.user_id, body.session_id, body.model, history, params
+        )
     if body.stream:
-        chunks = gateway.stream_chat(body.model, history, params, ctx, include_usage=True)
+        chunks = (
+            sessions.stream_chat(turn, ctx, include_usage=True)
+            if turn
+            else gateway.stream_chat(body.model, history, params, ctx, include_usage=True)
+        )
         first = await first_of(chunks)
         return StreamingResponse(
             _events(first, chunks, StreamEncoder()),
             media_type="text/event-stream",
             headers=HEADERS,
         )
+    if turn is not None:
+        result = await sessions.chat(turn, ctx)
+        headers = {"X-PlugAI-Messages-Left-Out": str(turn.left_out)}
+        answer = {**message_of(result), "session": turn.info()}
+        return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
     result = await gateway.chat(body.model, history, params, ctx)
     return Response(orjson.dumps(message_of(result)), media_type="application/json")
