@@ -4,7 +4,7 @@
 # With PLUGAI_TEST_DATABASE_URL set (CI sets it), database tests also run on PostgreSQL.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$ROOT/scripts/setup.sh" dev
+"$ROOT/scripts/setup.sh" dev,local
 cd "$ROOT"
 BIN="$ROOT/.venv/bin"
 

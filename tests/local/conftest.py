@@ -27,9 +27,7 @@ def tiny_gguf(tiny_hf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def model_dir(
-    tiny_hf: Path, tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def model_dir(tiny_hf: Path, tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``tiny`` and ``tiny-b`` (GGUF, the same file twice) and ``tiny-hf`` (safetensors)."""
     folder = tmp_path_factory.mktemp("models")
     (folder / "tiny.gguf").symlink_to(tiny_gguf)
