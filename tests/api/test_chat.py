@@ -500,3 +500,25 @@ def test_openai_sdk_streams_against_live_server(make_settings: Callable[..., Set
                 if c.choices
             )
     assert text == "echo: hello there"
+
+
+async def test_trace_context_reaches_the_upstream(
+    plugai: Callable[..., Any], fake: FakeOpenAI
+) -> None:
+    incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    body = {"model": "openai/gpt-4o-mini", "messages": MSG}
+    async with plugai(**upstream(fake)) as h:
+        await h.http.post("/v1/chat/completions", json=body, headers={"traceparent": incoming})
+        await h.http.post(
+            "/v1/chat/completions", json={**body, "stream": True}, headers={"traceparent": incoming}
+        )
+        await h.http.post("/v1/chat/completions", json=body)
+        await h.http.post("/v1/chat/completions", json=body, headers={"traceparent": "junk"})
+    sent = [r.headers["traceparent"] for r in fake.requests]
+    assert sent[0].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert sent[1].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert sent[0] != incoming  # a new span for the upstream call
+    assert sent[0].endswith("-01")
+    for fresh in sent[2:]:
+        assert fresh.split("-")[1] != "0af7651916cd43dd8448eb211c80319c"
+        assert len(fresh.split("-")[1]) == 32

@@ -16,6 +16,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plugai.core.errors import AuthenticationFailed, PayloadTooLarge, PlugAIError
+from plugai.observability import tracing
 from plugai.observability.metrics import Metrics
 from plugai.security.users import UserDirectory
 
@@ -80,6 +81,8 @@ class RequestContextMiddleware:
         )
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        trace = tracing.from_header(_header(scope, b"traceparent"))
+        token = tracing.CURRENT.set(trace)
         status = 500
         response_started = False
         body_too_large = False
@@ -127,6 +130,7 @@ class RequestContextMiddleware:
                 )
                 await _send_error(send, too_large, request_id)
         finally:
+            tracing.CURRENT.reset(token)
             elapsed = time.perf_counter() - started
             self.metrics.http_in_flight.dec()
             route_obj = scope.get("route")
@@ -139,6 +143,7 @@ class RequestContextMiddleware:
             emit(
                 "request",
                 request_id=request_id,
+                trace_id=trace.trace_id,
                 user_id=state.get("user_id"),
                 method=scope["method"],
                 route=route,

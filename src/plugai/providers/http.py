@@ -30,6 +30,7 @@ from plugai.core.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from plugai.observability.tracing import outgoing_headers
 
 MessageOf = Callable[[Any], str | None]
 
@@ -153,7 +154,7 @@ class HttpUpstream:
         """Open a request; non-2xx answers raise the mapped error before the body is used."""
         url = path if path.startswith("http") else self.base_url + path
         body = orjson.dumps(json) if json is not None else data
-        all_headers = {**self.headers, **(headers or {})}
+        all_headers = {**self.headers, **outgoing_headers(), **(headers or {})}
         if json is not None:
             all_headers["Content-Type"] = "application/json"
         try:
