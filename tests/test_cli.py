@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from plugai.cli import main
+from tests.server import run_server
 
 
 def test_help_documents_every_command_and_flag() -> None:
@@ -22,6 +23,9 @@ def test_help_documents_every_command_and_flag() -> None:
     users = runner.invoke(main, ["users", "--help"]).output
     for command in ("create", "list", "keys"):
         assert command in users
+    create = runner.invoke(main, ["users", "create", "--help"]).output
+    for flag in ("--url", "--api-key", "--data-dir", "PLUGAI_BASE_URL", "PLUGAI_API_KEY"):
+        assert flag in create
     keys = runner.invoke(main, ["users", "keys", "--help"]).output
     for command in ("create", "list", "revoke"):
         assert command in keys
@@ -53,35 +57,57 @@ def test_broken_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_users_and_keys_commands(tmp_path: Path) -> None:
-    runner = CliRunner()
-    data = ["--data-dir", str(tmp_path)]
-    created = runner.invoke(main, ["users", "create", "ops", "--admin", *data])
-    assert created.exit_code == 0, created.output
-    assert "created admin ops" in created.output
-    token = created.output.split("api key (shown once): ")[1].strip()
-    assert token.startswith("sk-plugai-")
+def test_users_and_keys_commands_against_a_running_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    runner = CliRunner(env={"PLUGAI_BASE_URL": None, "PLUGAI_API_KEY": None})
+    with run_server(data) as server:
+        # the admin key comes from <data-dir>/admin.key, written at the first start
+        where = ["--url", server.url, "--data-dir", str(data)]
+        created = runner.invoke(main, ["users", "create", "ops", "--admin", *where])
+        assert created.exit_code == 0, created.output
+        assert "created admin ops" in created.output
+        token = created.output.split("api key (shown once): ")[1].strip()
+        assert token.startswith("sk-plugai-")
 
-    listed = runner.invoke(main, ["users", "list", *data])
-    assert "ops" in listed.output
-    assert "admin" in listed.output
-    assert token not in listed.output
+        # or from PLUGAI_BASE_URL / PLUGAI_API_KEY
+        env = {"PLUGAI_BASE_URL": server.url, "PLUGAI_API_KEY": token}
+        listed = runner.invoke(main, ["users", "list"], env=env)
+        assert listed.exit_code == 0, listed.output
+        assert "ops" in listed.output
+        assert "admin" in listed.output
+        assert token not in listed.output
 
-    key = runner.invoke(
-        main, ["users", "keys", "create", "ops", "--name", "ci", "--expires-in", "1d", *data]
-    )
-    assert key.exit_code == 0, key.output
-    key_id = key.output.split("created key ")[1].split()[0]
-    keys = runner.invoke(main, ["users", "keys", "list", "ops", *data])
-    assert "ci" in keys.output
-    assert "active" in keys.output
+        key = runner.invoke(
+            main, ["users", "keys", "create", "ops", "--name", "ci", "--expires-in", "1d"], env=env
+        )
+        assert key.exit_code == 0, key.output
+        key_id = key.output.split("created key ")[1].split()[0]
+        keys = runner.invoke(main, ["users", "keys", "list", "ops"], env=env)
+        assert "ci" in keys.output
+        assert "active" in keys.output
 
-    revoked = runner.invoke(main, ["users", "keys", "revoke", "ops", key_id, *data])
-    assert revoked.exit_code == 0
-    assert "revoked" in runner.invoke(main, ["users", "keys", "list", "ops", *data]).output
+        revoked = runner.invoke(main, ["users", "keys", "revoke", "ops", key_id], env=env)
+        assert revoked.exit_code == 0, revoked.output
+        listed_keys = runner.invoke(main, ["users", "keys", "list", "ops"], env=env).output
+        assert "revoked" in listed_keys
 
-    dup = runner.invoke(main, ["users", "create", "ops", *data])
-    assert dup.exit_code == 1
-    assert "already exists" in dup.output
-    ghost = runner.invoke(main, ["users", "keys", "list", "ghost", *data])
-    assert ghost.exit_code == 1
+        by_flag = ["--url", server.url, "--api-key", token]
+        dup = runner.invoke(main, ["users", "create", "ops", *by_flag])
+        assert dup.exit_code == 1
+        assert "already exists" in dup.output
+        ghost = runner.invoke(main, ["users", "keys", "list", "ghost", *by_flag])
+        assert ghost.exit_code == 1
+        assert "ghost" in ghost.output
+
+        user = runner.invoke(main, ["users", "create", "plain", *by_flag])
+        plain_key = user.output.split("api key (shown once): ")[1].strip()
+        denied = runner.invoke(main, ["users", "list", "--url", server.url, "--api-key", plain_key])
+        assert denied.exit_code == 1
+        assert "Traceback" not in denied.output
+
+    keyless = runner.invoke(main, ["users", "list", "--data-dir", str(tmp_path / "none")])
+    assert keyless.exit_code == 2
+    assert "no API key" in keyless.output
+    down = runner.invoke(main, ["users", "list", "--url", server.url, "--api-key", token])
+    assert down.exit_code == 1
+    assert "cannot reach the server" in down.output

@@ -1,4 +1,5 @@
-"""The ``plugai`` command: run the service and manage users and their API keys."""
+"""The ``plugai`` command: run the service; manage users and their API keys and the local
+models of a running server (through ``plugai_client``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import asyncio
 import os
 import shutil
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,9 +20,10 @@ from plugai.core.errors import ConfigError, PlugAIError
 from plugai.settings import Settings, load_settings, parse_duration
 
 if TYPE_CHECKING:
+    from plugai_client import PlugAI
+    from plugai_client.types import ApiKey
+
     from plugai.api.app import Core
-    from plugai.db.tables import ApiKey, User
-    from plugai.security.users import IssuedKey
 
 T = TypeVar("T")
 
@@ -176,45 +179,98 @@ def rotate_master_key(new_key: str | None, data_dir: Path | None, config: Path |
         click.echo(f"the new key is in {settings.data_dir / 'master.key'}; restart the server")
 
 
+_url_option = click.option(
+    "--url",
+    envvar="PLUGAI_BASE_URL",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="The running server (env PLUGAI_BASE_URL).",
+)
+_api_key_option = click.option(
+    "--api-key",
+    envvar="PLUGAI_API_KEY",
+    help="An admin API key (env PLUGAI_API_KEY; default: the contents of <data-dir>/admin.key).",
+)
+_key_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="PLUGAI_DATA_DIR",
+    default=Path("data"),
+    help="Where admin.key is read when no key is given (env PLUGAI_DATA_DIR, default ./data).",
+)
+
+
+def _client(url: str, api_key: str | None, data_dir: Path) -> PlugAI:
+    """A client of the running server with an admin key (argument, env or admin.key)."""
+    from plugai_client import PlugAI
+
+    if not api_key:
+        try:
+            api_key = (data_dir / "admin.key").read_text().strip() or None
+        except OSError:
+            api_key = None
+    if not api_key:
+        _fail(
+            f"no API key: pass --api-key, set PLUGAI_API_KEY, or make {data_dir / 'admin.key'} "
+            "readable",
+            2,
+        )
+    return PlugAI(url, api_key, max_retries=1)
+
+
+@contextmanager
+def _api(client: PlugAI) -> Iterator[PlugAI]:
+    """Use ``client``; every failure becomes one line (exit 1)."""
+    from plugai_client import APIConnectionError
+    from plugai_client import PlugAIError as ClientError
+
+    try:
+        with client:
+            yield client
+    except APIConnectionError:
+        _fail(f"cannot reach the server at {client.base_url} (is `plugai serve` running?)", 1)
+    except ClientError as exc:
+        _fail(exc.message, 1)
+
+
+def _key_state(key: ApiKey) -> str:
+    if key.revoked_at:
+        return "revoked"
+    if key.expires_at and key.expires_at <= datetime.now(UTC):
+        return "expired"
+    return "active"
+
+
 @main.group()
 def users() -> None:
-    """Manage users and their API keys (works on the server's database directly)."""
+    """Manage users and their API keys through a running server's admin API."""
 
 
 @users.command("create")
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Give the user the admin role.")
-@_data_dir_option
-@_config_option
-def users_create(name: str, admin: bool, data_dir: Path | None, config: Path | None) -> None:
+@_url_option
+@_api_key_option
+@_key_dir_option
+def users_create(name: str, admin: bool, url: str, api_key: str | None, data_dir: Path) -> None:
     """Create user NAME and print its first API key (shown once)."""
-    from plugai.security.principal import Role
-
-    settings = _settings(config, data_dir)
-
-    async def job(core: Core) -> tuple[User, IssuedKey | None]:
-        return await core.users.create_user(name, Role.ADMIN if admin else Role.USER)
-
-    user, issued = _run(settings, job)
-    assert issued is not None
+    with _api(_client(url, api_key, data_dir)) as client:
+        user = client.admin.users.create(name, role="admin" if admin else "user")
     click.echo(f"created {user.role} {user.name} ({user.id})")
-    click.echo(f"api key (shown once): {issued.token}")
+    click.echo(f"api key (shown once): {user.api_key}")
 
 
 @users.command("list")
-@_data_dir_option
-@_config_option
-def users_list(data_dir: Path | None, config: Path | None) -> None:
+@_url_option
+@_api_key_option
+@_key_dir_option
+def users_list(url: str, api_key: str | None, data_dir: Path) -> None:
     """List users."""
-    settings = _settings(config, data_dir)
-
-    async def job(core: Core) -> list[User]:
-        return await core.users.list_users()
-
-    rows = _run(settings, job)
+    with _api(_client(url, api_key, data_dir)) as client:
+        rows = client.admin.users.list()
     click.echo(f"{'ID':<26} {'NAME':<24} {'ROLE':<6} {'CREATED':<20} STATE")
     for u in rows:
-        state = "disabled" if u.disabled_at else "active"
+        state = "disabled" if u.disabled else "active"
         created = u.created_at.strftime("%Y-%m-%d %H:%M:%S")
         click.echo(f"{u.id:<26} {u.name:<24} {u.role:<6} {created:<20} {state}")
 
@@ -228,64 +284,50 @@ def keys() -> None:
 @click.argument("user")
 @click.option("--name", default="default", show_default=True, help="A label for the key.")
 @click.option("--expires-in", help="Lifetime, e.g. 30d or 12h (default: never expires).")
-@_data_dir_option
-@_config_option
+@_url_option
+@_api_key_option
+@_key_dir_option
 def keys_create(
-    user: str, name: str, expires_in: str | None, data_dir: Path | None, config: Path | None
+    user: str, name: str, expires_in: str | None, url: str, api_key: str | None, data_dir: Path
 ) -> None:
     """Create an API key for USER (name or id) and print it (shown once)."""
-    settings = _settings(config, data_dir)
     expires_at = None
     if expires_in:
         try:
             expires_at = datetime.now(UTC) + timedelta(seconds=parse_duration(expires_in))
         except ValueError as exc:
             _fail(f"--expires-in: {exc}", 2)
-
-    async def job(core: Core) -> IssuedKey:
-        found = await core.users.find_user(user)
-        return await core.users.create_key(found.id, name, expires_at)
-
-    issued = _run(settings, job)
-    click.echo(f"created key {issued.key.id} ({name})")
-    click.echo(f"api key (shown once): {issued.token}")
+    with _api(_client(url, api_key, data_dir)) as client:
+        found = client.admin.users.find(user)
+        issued = client.admin.keys.create(found.id, name=name, expires_at=expires_at)
+    click.echo(f"created key {issued.id} ({name})")
+    click.echo(f"api key (shown once): {issued.api_key}")
 
 
 @keys.command("list")
 @click.argument("user")
-@_data_dir_option
-@_config_option
-def keys_list(user: str, data_dir: Path | None, config: Path | None) -> None:
+@_url_option
+@_api_key_option
+@_key_dir_option
+def keys_list(user: str, url: str, api_key: str | None, data_dir: Path) -> None:
     """List USER's API keys (prefixes only)."""
-    settings = _settings(config, data_dir)
-
-    async def job(core: Core) -> list[ApiKey]:
-        found = await core.users.find_user(user)
-        return await core.users.list_keys(found.id)
-
-    rows = _run(settings, job)
+    with _api(_client(url, api_key, data_dir)) as client:
+        rows = client.admin.keys.list(client.admin.users.find(user).id)
     click.echo(f"{'ID':<26} {'NAME':<20} {'PREFIX':<16} STATE")
     for k in rows:
-        state = "revoked" if k.revoked_at else "active"
-        if k.expires_at and k.expires_at <= datetime.now(UTC):
-            state = "expired"
-        click.echo(f"{k.id:<26} {k.name:<20} {k.prefix:<16} {state}")
+        click.echo(f"{k.id:<26} {k.name:<20} {k.prefix:<16} {_key_state(k)}")
 
 
 @keys.command("revoke")
 @click.argument("user")
 @click.argument("key_id")
-@_data_dir_option
-@_config_option
-def keys_revoke(user: str, key_id: str, data_dir: Path | None, config: Path | None) -> None:
-    """Revoke USER's key KEY_ID (running servers stop accepting it within 5 seconds)."""
-    settings = _settings(config, data_dir)
-
-    async def job(core: Core) -> ApiKey:
-        found = await core.users.find_user(user)
-        return await core.users.revoke_key(found.id, key_id)
-
-    key = _run(settings, job)
+@_url_option
+@_api_key_option
+@_key_dir_option
+def keys_revoke(user: str, key_id: str, url: str, api_key: str | None, data_dir: Path) -> None:
+    """Revoke USER's key KEY_ID (servers stop accepting it within 5 seconds)."""
+    with _api(_client(url, api_key, data_dir)) as client:
+        key = client.admin.keys.revoke(client.admin.users.find(user).id, key_id)
     click.echo(f"revoked key {key.id}")
 
 
