@@ -386,3 +386,56 @@ def models_ps() -> None:
         pid = str(r["pid"] or "-")
         memory, until = _size(r["memory_bytes"]), _until(r["expires_at"])
         click.echo(f"{r['id']:<36} {pid:<8} {memory:<10} {r['device']:<7} {r['busy']:<5} {until}")
+
+
+def _add_registry_commands() -> None:
+    from plugai.cli_registry import register
+
+    register(main, models)
+
+
+_add_registry_commands()
+
+
+@main.command()
+@click.argument("model_dirs", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--host", help="Address to listen on (default 127.0.0.1; 0.0.0.0 for others).")
+@click.option("--port", type=int, default=8081, show_default=True, help="Port to listen on.")
+@_data_dir_option
+@_config_option
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level."
+)
+@click.pass_context
+def runner(
+    ctx: click.Context,
+    model_dirs: tuple[Path, ...],
+    host: str | None,
+    port: int,
+    data_dir: Path | None,
+    config: Path | None,
+    log_level: str | None,
+) -> None:
+    """Serve this machine's local models (MODEL_DIRS, else local.model_dirs) to gateways.
+
+    The runner is PlugAI with local models only, in one process (the one owner of this
+    machine's models). On the gateway, add it as a provider: `type: runner`,
+    `base_url: http://<this host>:<port>/v1`, `api_key:` a key of this runner; its models
+    appear there as `<provider>/local/<name>`.
+    """
+    import json
+
+    if model_dirs:
+        dirs = [str(d.expanduser().resolve()) for d in model_dirs]
+        os.environ["PLUGAI_LOCAL__MODEL_DIRS"] = json.dumps(dirs)
+    os.environ["PLUGAI_PROVIDERS"] = "[]"  # local models only
+    os.environ["PLUGAI_MODELS"] = "[]"
+    ctx.invoke(
+        serve,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        config=config,
+        workers=1,
+        log_level=log_level,
+    )

@@ -65,7 +65,9 @@ class ServerSettings(_Section):
     key_cache_ttl: Duration = Field(
         4.0, ge=0, le=5, description="How long a checked API key is trusted without the DB."
     )
-    web_dir: Path | None = Field(None, description="Built web app served at / (web/dist).")
+    web_dir: Path | None = Field(
+        None, description="Built web app served at / (default: the repo's web/dist if built)."
+    )
 
 
 class LogSettings(_Section):
@@ -145,11 +147,29 @@ class LocalSettings(_Section):
     n_ctx: int = Field(4096, ge=16, description="Context window (tokens) for GGUF models.")
     threads: int | None = Field(None, ge=1, description="CPU threads per model (default: all).")
     load_timeout: Duration = Field(300.0, gt=0, description="Longest a model may take to load.")
+    download_concurrency: int = Field(2, ge=1, le=32, description="Downloads running at once.")
+    download_retries: int = Field(5, ge=0, le=100, description="Retries of a failing download.")
+    stall_timeout: Duration = Field(
+        30.0, gt=0, description="A download that receives no bytes this long is retried."
+    )
+    hf_endpoint: str | None = Field(
+        None, description="Hugging Face Hub (or mirror) URL; default HF_ENDPOINT or the hub."
+    )
+    hf_token: SecretStr | None = Field(
+        None, description="Operator token for the hub, used when the caller stored none."
+    )
+    scan_hf_cache: bool = Field(True, description="Register models found in the HF cache.")
 
 
 class StorageSettings(_Section):
     limit: ByteSize | None = None
     artifact_ttl: Duration = 7 * 86400.0
+    eviction: Literal["evict", "refuse"] = Field(
+        "evict", description="Over the limit: evict LRU idle downloaded models, or refuse (507)."
+    )
+    min_free_disk: ByteSize = Field(
+        ByteSize(1024**3), description="Free disk a download must leave on the models' disk."
+    )
 
 
 class Settings(BaseSettings):
@@ -191,6 +211,16 @@ class Settings(BaseSettings):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"provider names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_owner_of_local_models(self) -> Settings:
+        """N gateway workers would each load their own copy of every local model."""
+        if self.server.workers > 1 and self.local.model_dirs:
+            raise ValueError(
+                "local.model_dirs needs server.workers = 1; with more workers, run the models "
+                "in `plugai runner` and add it as a provider of type runner"
+            )
         return self
 
 

@@ -26,14 +26,13 @@ def test_rotation_reencrypts_everything(tmp_path: Path, database_url: str) -> No
     data = tmp_path / "data"
     runner = CliRunner()
     env = {"PLUGAI_DATABASE_URL": database_url}
-    made = runner.invoke(main, ["users", "create", "alice", "--data-dir", str(data)], env=env)
-    assert made.exit_code == 0, made.output
 
     async def seed() -> tuple[list[bytes], bytes]:
         db, store = await _store(data, database_url)
+        from plugai.security.principal import Role
         from plugai.security.users import KeyCache, UserDirectory
 
-        alice = await UserDirectory(db, KeyCache(1)).find_user("alice")
+        alice, _ = await UserDirectory(db, KeyCache(1)).create_user("alice", Role.USER)
         await store.put(alice.id, "openai", "sk-alice-openai-0001")
         await store.put(alice.id, "huggingface", "hf_alice_token_0002")
         async with db.session() as s:

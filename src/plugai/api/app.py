@@ -13,6 +13,11 @@ from plugai import __version__
 from plugai.api.errors import install_error_handlers
 from plugai.api.middleware import RequestContextMiddleware
 from plugai.api.routes import admin, anthropic, health, local, me, models, openai, sessions
+from plugai.api.routes import registry as registry_routes
+from plugai.api.routes import storage as storage_routes
+from plugai.api.webapp import mount_web_app, web_root
+from plugai.catalog.metrics import RegistryMetrics
+from plugai.catalog.service import RegistryService
 from plugai.db.database import Database
 from plugai.local.manager import ModelManager
 from plugai.observability.logging import configure_logging
@@ -41,6 +46,8 @@ def build_redactor(settings: Settings) -> Redactor:
         redactor.add(secret.get_secret_value() if secret else None)
     for provider in settings.providers:
         redactor.add(provider.api_key.get_secret_value() if provider.api_key else None)
+    hf_token = settings.local.hf_token
+    redactor.add(hf_token.get_secret_value() if hf_token else None)
     return redactor
 
 
@@ -105,8 +112,8 @@ def build_services(settings: Settings, core: Core, metrics: Metrics) -> Services
     """Build every provider and the routes; a bad provider or route is a ConfigError."""
     registry = default_registry()
     configs = list(settings.providers)
-    if settings.local.model_dirs and not any(p.name == "local" for p in configs):
-        configs.append(ProviderSettings(name="local", type="local"))  # local/<model>
+    if not any(p.name == "local" for p in configs):  # local/<model>: folders + registry
+        configs.append(ProviderSettings(name="local", type="local"))
     providers = {p.name: registry.build(p, settings) for p in configs}
     router = Router(providers, settings.models, settings.routing, metrics)
     credentials = CredentialResolver(core.provider_keys.lookup)
@@ -140,12 +147,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.gateway, app.state.catalog = services.gateway, services.catalog
     app.state.sessions, app.state.session_chat = services.sessions, services.session_chat
     app.state.local = services.local
+    registry = RegistryService(
+        settings, core.db, core.provider_keys, services.local, app.state.registry_metrics
+    )
+    app.state.registry = registry
     try:
+        await registry.start()
         await services.catalog.refresh()
         services.usage.start()
         core.provider_keys.start()
         yield
     finally:
+        await registry.stop()
         await core.provider_keys.stop()
         await services.aclose()
         await core.db.dispose()
@@ -163,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.registry_metrics = RegistryMetrics(metrics.registry)  # downloads, storage
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(admin.router)
@@ -172,6 +186,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(me.router)
     app.include_router(sessions.router)
     app.include_router(local.router)
+    app.include_router(registry_routes.router)
+    app.include_router(storage_routes.router)
+    if web := web_root(settings.server.web_dir):  # the built web app at /, after the API
+        mount_web_app(app, web)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_size=int(settings.server.max_body_size)
     )

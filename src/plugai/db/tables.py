@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -152,3 +153,56 @@ class SessionMessage(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     interrupted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class RegistryModel(Base):
+    """A local model PlugAI knows: downloaded into its own folder, or discovered in place.
+
+    ``discovered`` models belong to the user's folders: PlugAI only ever unregisters them.
+    """
+
+    __tablename__ = "registry_models"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(300))
+    modality: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(Text, default=None)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    total_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(20))
+    pinned: Mapped[bool] = mapped_column(default=False)
+    discovered: Mapped[bool] = mapped_column(default=False)
+    path: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DownloadJob(Base):
+    """A persisted download: it survives restarts and resumes from the bytes on disk."""
+
+    __tablename__ = "download_jobs"
+    __table_args__ = (Index("ix_download_jobs_state", "state", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    revision: Mapped[str | None] = mapped_column(String(200), default=None)
+    commit: Mapped[str | None] = mapped_column(String(200), default=None)  # resolved, pinned
+    patterns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    name: Mapped[str] = mapped_column(String(300))
+    user_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    state: Mapped[str] = mapped_column(String(20))
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_total: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    model_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -108,7 +108,7 @@ class ModelManager:
     # --- serving ----------------------------------------------------------------------------
     async def run(
         self, name: str, job: Job, keep_alive: float | None = None
-    ) -> AsyncIterator[Output]:
+    ) -> AsyncGenerator[Output, None]:
         """The outputs of ``job`` on model ``name``, loading it first when needed."""
         slot = self._slot(name)
         if slot.waiting >= 1 + self.settings.queue_size:
@@ -121,8 +121,9 @@ class ModelManager:
         try:
             async with slot.lock:
                 worker = await self._ensure_loaded(slot)
-                async for item in worker.run(job):
-                    yield item
+                async with contextlib.aclosing(worker.run(job)) as outputs:
+                    async for item in outputs:
+                        yield item
         finally:
             slot.waiting -= 1
             slot.last_used = self._clock()

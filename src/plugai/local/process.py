@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,7 @@ class WorkerProcess:
             "the next request starts a fresh one."
         )
 
-    async def run(self, job: Job) -> AsyncIterator[Output]:
+    async def run(self, job: Job) -> AsyncGenerator[Output, None]:
         """The outputs of ``job``. Leaving early (client gone) cancels it in the worker."""
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise self._exit_error(self._proc.returncode if self._proc else None)

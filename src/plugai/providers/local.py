@@ -4,7 +4,8 @@ in the model's worker process."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -62,7 +63,7 @@ class LocalProvider(Provider):
         return [self.card(spec.name) for spec in self.manager.specs()]
 
     # --- operations ---------------------------------------------------------------------
-    def _run(self, model: str, job: Job) -> AsyncIterator[dict[str, Any]]:
+    def _run(self, model: str, job: Job) -> AsyncGenerator[dict[str, Any], None]:
         params = dict(job.params)
         try:
             keep_alive = keep_alive_seconds(params.pop("keep_alive", None))
@@ -77,8 +78,9 @@ class LocalProvider(Provider):
         self, request: ChatRequest, creds: Credentials
     ) -> AsyncIterator[ChatChunk]:
         job = Job("chat", request.params, messages=_text_messages(request.messages))
-        async for item in self._run(request.model, job):
-            yield cast(ChatChunk, item)
+        async with aclosing(self._run(request.model, job)) as outputs:
+            async for item in outputs:
+                yield cast(ChatChunk, item)
 
     async def chat(self, request: ChatRequest, creds: Credentials) -> ChatCompletion:
         return await collect(self.stream_chat(request, creds))
@@ -87,8 +89,9 @@ class LocalProvider(Provider):
         self, request: CompletionRequest, creds: Credentials
     ) -> AsyncIterator[TextCompletion]:
         job = Job("completions", request.params, prompt=_one_prompt(request.prompt))
-        async for item in self._run(request.model, job):
-            yield cast(TextCompletion, item)
+        async with aclosing(self._run(request.model, job)) as outputs:
+            async for item in outputs:
+                yield cast(TextCompletion, item)
 
     async def complete(self, request: CompletionRequest, creds: Credentials) -> TextCompletion:
         first: TextCompletion | None = None
@@ -116,12 +119,13 @@ class LocalProvider(Provider):
         if any(not isinstance(i, str) for i in request.inputs):
             raise InvalidRequest("Local models embed text, not token ids.", param="input")
         job = Job("embeddings", request.params, inputs=cast(list[str], request.inputs))
-        async for item in self._run(request.model, job):
-            return EmbeddingResult(
-                vectors=item["vectors"],
-                prompt_tokens=int(item.get("prompt_tokens", 0)),
-                model=f"{self.name}/{request.model}",
-            )
+        async with aclosing(self._run(request.model, job)) as outputs:
+            async for item in outputs:
+                return EmbeddingResult(
+                    vectors=item["vectors"],
+                    prompt_tokens=int(item.get("prompt_tokens", 0)),
+                    model=f"{self.name}/{request.model}",
+                )
         raise UpstreamProtocolError(f"local/{request.model} returned no embeddings")
 
     async def aclose(self) -> None:

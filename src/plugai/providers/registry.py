@@ -41,6 +41,7 @@ def default_registry() -> ProviderRegistry:
     from plugai.providers.local import LocalProvider
     from plugai.providers.ollama import OllamaProvider
     from plugai.providers.openai import OpenAIProvider
+    from plugai.providers.runner import RunnerProvider
     from plugai.providers.stability import StabilityProvider
 
     return ProviderRegistry(
@@ -51,6 +52,7 @@ def default_registry() -> ProviderRegistry:
             LocalProvider,
             OllamaProvider,
             OpenAIProvider,
+            RunnerProvider,
             StabilityProvider,
         ]
     )

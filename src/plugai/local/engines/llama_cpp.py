@@ -63,7 +63,7 @@ class LlamaCppEngine(Engine):
 
     # --- lifecycle ----------------------------------------------------------------------
     def _open(self, *, embedding: bool) -> Any:
-        import llama_cpp  # type: ignore[import-untyped]
+        import llama_cpp
 
         extra: dict[str, Any] = {}
         if embedding:
@@ -103,7 +103,7 @@ class LlamaCppEngine(Engine):
             return
         if self._llm is None:
             raise EngineInputError(f"{self.spec.name} is an embedding model")
-        counter = _TokenCounter()
+        counter = _TokenCounter(cancelled, int(self._llm.token_eos()))
         kwargs = self._sampling(job.params, counter)
         if job.kind == "chat":
             kwargs.update(self._chat_extras(job.params))
@@ -114,26 +114,34 @@ class LlamaCppEngine(Engine):
             kwargs["max_tokens"] = max_tokens(job.params, 16)
             pieces = self._llm.create_completion(prompt=job.prompt or "", stream=True, **kwargs)
         last: dict[str, Any] | None = None
+        finish = None
         try:
             for piece in pieces:
                 piece["model"] = self.spec.name
                 last = piece
+                finish = piece["choices"][0].get("finish_reason") or finish
                 yield piece
                 if cancelled():
                     return
         finally:
             pieces.close()
         if last is not None:
-            prompt = max(int(self._llm.n_tokens) - counter.count, 0)
-            yield {
-                **{k: last[k] for k in ("id", "object", "created", "model")},
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": counter.count,
-                    "total_tokens": prompt + counter.count,
-                },
-            }
+            yield self._usage(last, counter.count, finish)
+
+    def _usage(self, last: dict[str, Any], sampled: int, finish: str | None) -> Output:
+        """The usage chunk. The sampler also ran for the end token when the model stopped by
+        itself, and the last sampled token is never evaluated (so not in ``n_tokens``)."""
+        completion = max(sampled - (1 if finish == "stop" else 0), 0)
+        prompt = max(int(self._llm.n_tokens) - sampled + 1, 0)
+        return {
+            **{k: last[k] for k in ("id", "object", "created", "model")},
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
 
     def _sampling(self, params: dict[str, Any], counter: _TokenCounter) -> dict[str, Any]:
         import llama_cpp
@@ -144,9 +152,12 @@ class LlamaCppEngine(Engine):
             kwargs["stop"] = stops(params)
         if params.get("logit_bias"):
             try:
-                kwargs["logit_bias"] = {int(k): float(v) for k, v in params["logit_bias"].items()}
+                bias = {int(k): float(v) for k, v in params["logit_bias"].items()}
             except ValueError as exc:
                 raise EngineInputError("logit_bias keys must be token ids") from exc
+            counter.set_bias(bias, int(self._llm.n_vocab()))
+        # Our processor applies logit_bias itself: llama-cpp-python 0.3 drops both its own
+        # logit_bias and any logits_processor when given the two together (list.extend).
         kwargs["logits_processor"] = llama_cpp.LogitsProcessorList([counter])
         return kwargs
 
@@ -169,13 +180,34 @@ class LlamaCppEngine(Engine):
 
 
 class _TokenCounter:
-    """A pass-through logits processor: llama.cpp calls it once per generated token."""
+    """A logits processor: llama.cpp calls it once per sampled token, so it counts them,
+    applies ``logit_bias``, and ends a cancelled generation at the next token by leaving
+    only the end token possible. (llama-cpp-python may hold text back for many tokens, so a
+    check between chunks comes too late; it runs this from a C callback, where raising is
+    not an option, and its chat path ignores ``stopping_criteria``.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, cancelled: Callable[[], bool], eos: int) -> None:
         self.count = 0
+        self._bias: tuple[Any, Any] | None = None  # (token ids, biases) as numpy arrays
+        self._cancelled = cancelled
+        self._eos = eos
+
+    def set_bias(self, bias: dict[int, float], n_vocab: int) -> None:
+        import numpy as np
+
+        known = {t: b for t, b in bias.items() if 0 <= t < n_vocab}
+        if known:
+            ids = np.fromiter(known.keys(), dtype=np.intp)
+            self._bias = (ids, np.fromiter(known.values(), dtype=np.float32))
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self._cancelled():
+            scores[:] = -float("inf")
+            scores[self._eos] = 0.0
+            return scores
         self.count += 1
+        if self._bias is not None:
+            scores[self._bias[0]] += self._bias[1]
         return scores
 
 

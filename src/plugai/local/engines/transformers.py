@@ -65,7 +65,7 @@ class TransformersEngine(Engine):
         self._device = pick_device()
         dtype = torch.float16 if self._device == "cuda" else torch.float32
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.spec.path))
-        model = AutoModelForCausalLM.from_pretrained(str(self.spec.path), dtype=dtype)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(self.spec.path), dtype=dtype)
         self._model = model.to(self._device).eval()
         n_ctx = getattr(model.config, "max_position_embeddings", None) or self.spec.n_ctx
         return {"device": self._device, "n_ctx": int(n_ctx), "engine": self.name}
@@ -102,7 +102,7 @@ class TransformersEngine(Engine):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
                 return stop_now.is_set() or cancelled()
 
-        streamer = TextIteratorStreamer(
+        streamer: Any = TextIteratorStreamer(
             self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
         )
         temperature = params.get("temperature", 0.8)

@@ -1,0 +1,58 @@
+"""Handing ready registry models to the local runner (``local/<id>``).
+
+The runner's ``ModelManager`` owns loading; the registry only tells it which models exist
+(``ModelManager.rescan(specs)`` adds them, loaded ones are untouched) and asks which are
+loaded, so that eviction never deletes a model that is serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from plugai.db.tables import RegistryModel
+from plugai.local.engines.base import ModelSpec
+from plugai.local.manager import ModelManager
+from plugai.settings import LocalSettings
+
+ENGINES = {"gguf": "llama_cpp", "safetensors": "transformers"}  # diffusers: a later engine
+
+
+def spec_of(model: RegistryModel, local: LocalSettings) -> ModelSpec | None:
+    """The runner's spec for a ready model, or None when no engine serves its format."""
+    engine = ENGINES.get(model.format)
+    if engine is None or model.state != "ready":
+        return None
+    return ModelSpec(
+        name=model.id,
+        path=Path(model.path),
+        engine=engine,
+        n_ctx=local.n_ctx,
+        threads=local.threads,
+    )
+
+
+def publish(
+    manager: ModelManager | None, models: Iterable[RegistryModel], local: LocalSettings
+) -> None:
+    """Make ready models servable (no-op without a local runner in this process)."""
+    if manager is None:
+        return
+    specs = {m.id: spec for m in models if (spec := spec_of(m, local)) is not None}
+    if specs:
+        manager.rescan(specs)
+
+
+def withdraw(manager: ModelManager | None, model_id: str) -> None:
+    """Stop offering a model whose files are gone (deleted, evicted or missing).
+
+    Calls ``ModelManager.forget(name)`` when the runner has it (the local runner's owner
+    adds it); until then the name stays known to the runner and fails when loaded.
+    """
+    forget = getattr(manager, "forget", None)
+    if callable(forget):
+        forget(model_id)
+
+
+def is_loaded(manager: ModelManager | None, model_id: str) -> bool:
+    return manager is not None and any(row.model == model_id for row in manager.loaded())
