@@ -56,3 +56,17 @@ def test_discovery_names_and_engines(tmp_path: Path) -> None:
     }
     assert specs["llama-q4"].path == (first / "llama-q4.GGUF").resolve()
     assert (specs["llama-q4"].n_ctx, specs["llama-q4"].threads) == (1024, 2)
+
+
+async def test_forget_withdraws_a_model(tmp_path: Path) -> None:
+    from plugai.core.errors import ModelNotFound
+    from plugai.local.manager import ModelManager
+
+    (tmp_path / "gone.gguf").write_bytes(b"")
+    manager = ModelManager(LocalSettings(model_dirs=[tmp_path]))
+    assert manager.spec("gone").engine == "llama_cpp"
+    manager.forget("gone")
+    manager.forget("never-there")
+    with pytest.raises(ModelNotFound):
+        manager.spec("gone")
+    await manager.aclose()

@@ -44,14 +44,9 @@ def publish(
 
 
 def withdraw(manager: ModelManager | None, model_id: str) -> None:
-    """Stop offering a model whose files are gone (deleted, evicted or missing).
-
-    Calls ``ModelManager.forget(name)`` when the runner has it (the local runner's owner
-    adds it); until then the name stays known to the runner and fails when loaded.
-    """
-    forget = getattr(manager, "forget", None)
-    if callable(forget):
-        forget(model_id)
+    """Stop offering a model whose files are gone (deleted, evicted or missing)."""
+    if manager is not None:
+        manager.forget(model_id)
 
 
 def is_loaded(manager: ModelManager | None, model_id: str) -> bool:

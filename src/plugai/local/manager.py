@@ -159,6 +159,19 @@ class ModelManager:
         log.info("model_unloaded", model=name, reason=reason)
         return True
 
+    def forget(self, name: str) -> None:
+        """Stop offering a model whose files are gone (deleted, evicted or missing); a
+        loaded copy is stopped in the background (its in-flight requests get a 503)."""
+        slot = self._slots.pop(name, None)
+        if slot is None:
+            return
+        self._cancel_timer(slot)
+        worker, slot.worker = slot.worker, None
+        if worker is not None and worker.alive:
+            task = asyncio.create_task(worker.stop("its files were removed"))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
     def loaded(self) -> list[LoadedModel]:
         rows = [self._state(slot) for slot in self._slots.values()]
         return sorted((r for r in rows if r is not None), key=lambda r: r.model)
