@@ -336,27 +336,6 @@ def models() -> None:
     """Local models of a running server (PLUGAI_BASE_URL, PLUGAI_API_KEY: an admin key)."""
 
 
-def _api_get(path: str) -> Any:
-    """GET ``path`` from the server the environment names; failures become one line."""
-    import httpx
-
-    base = os.environ.get("PLUGAI_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
-    key = os.environ.get("PLUGAI_API_KEY")
-    if not key:
-        _fail("PLUGAI_API_KEY is not set (an admin API key is needed)", 2)
-    try:
-        r = httpx.get(base + path, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach {base}: {exc}", 1)
-    if r.status_code != 200:
-        try:
-            message = r.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = r.text[:200]
-        _fail(f"{r.status_code}: {message}", 1)
-    return r.json()
-
-
 def _size(n: int | None) -> str:
     if n is None:
         return "-"
@@ -368,10 +347,10 @@ def _size(n: int | None) -> str:
     return f"{size:.1f} GB"
 
 
-def _until(iso: str | None) -> str:
-    if iso is None:
+def _until(when: datetime | None) -> str:
+    if when is None:
         return "forever"
-    left = (datetime.fromisoformat(iso) - datetime.now(UTC)).total_seconds()
+    left = (when - datetime.now(UTC)).total_seconds()
     if left < 60:
         return f"in {max(left, 0):.0f} s"
     return f"in {left / 60:.0f} min"
@@ -380,12 +359,15 @@ def _until(iso: str | None) -> str:
 @models.command("ps")
 def models_ps() -> None:
     """List loaded local models: process, memory, device and when each unloads."""
-    rows = _api_get("/v1/registry/loaded")["data"]
+    from plugai.cli_registry import connected
+
+    with connected(fail=_fail) as client:
+        rows = client.registry.loaded()
     click.echo(f"{'MODEL':<36} {'PID':<8} {'MEMORY':<10} {'DEVICE':<7} {'BUSY':<5} UNLOADS")
     for r in rows:
-        pid = str(r["pid"] or "-")
-        memory, until = _size(r["memory_bytes"]), _until(r["expires_at"])
-        click.echo(f"{r['id']:<36} {pid:<8} {memory:<10} {r['device']:<7} {r['busy']:<5} {until}")
+        pid, device = str(r.pid or "-"), r.device or "-"
+        memory, until = _size(r.memory_bytes), _until(r.expires_at)
+        click.echo(f"{r.id:<36} {pid:<8} {memory:<10} {device:<7} {r.busy:<5} {until}")
 
 
 def _add_registry_commands() -> None:

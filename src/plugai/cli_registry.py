@@ -1,6 +1,6 @@
 """``plugai models pull|ls|rm|scan`` and ``plugai storage``: the registry API of a running
-server, from the shell (like ``ollama pull``). Kept apart from ``cli.py`` so that the
-registry's commands change without touching the others'.
+server, from the shell (like ``ollama pull``), through ``plugai_client``. Kept apart from
+``cli.py`` so that the registry's commands change without touching the others'.
 
 The server is ``PLUGAI_BASE_URL`` (default http://127.0.0.1:8080) and the key
 ``PLUGAI_API_KEY``, else the admin key saved in the data dir (``PLUGAI_DATA_DIR``).
@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-import httpx
-import orjson
 
-TERMINAL = ("done", "failed", "cancelled")
+if TYPE_CHECKING:
+    from plugai_client import PlugAI
+    from plugai_client.types import DownloadJob
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+CALL_TIMEOUT = 60.0  # seconds per call; a followed download's event stream may stay quiet longer
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -28,51 +32,45 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def _target() -> tuple[str, dict[str, str]]:
-    base = os.environ.get("PLUGAI_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
+def _api_key(fail: Callable[[str, int], object]) -> str:
     key = os.environ.get("PLUGAI_API_KEY")
+    if key:
+        return key
+    key_file = Path(os.environ.get("PLUGAI_DATA_DIR", "data")) / "admin.key"
+    try:
+        key = key_file.read_text().strip()
+    except OSError:
+        key = ""
     if not key:
-        key_file = Path(os.environ.get("PLUGAI_DATA_DIR", "data")) / "admin.key"
-        try:
-            key = key_file.read_text().strip()
-        except OSError:
-            _fail(f"no API key: set PLUGAI_API_KEY or make {key_file} readable", 2)
-    return base, {"Authorization": f"Bearer {key}"}
+        fail(f"no API key: set PLUGAI_API_KEY or make {key_file} readable", 2)
+        sys.exit(2)  # in case ``fail`` returned
+    return key
 
 
-def _message(r: httpx.Response) -> str:
+@contextmanager
+def connected(
+    *, follow: bool = False, fail: Callable[[str, int], object] = _fail
+) -> Iterator[PlugAI]:
+    """A client of the server the environment names; every API failure becomes one line
+    (``<status>: <message>``, exit 1). ``follow``: no read timeout (event streams)."""
+    import httpx
+    from plugai_client import APIConnectionError, APIStatusError, PlugAI, PlugAIError
+
+    base = os.environ.get("PLUGAI_BASE_URL", DEFAULT_URL).rstrip("/")
+    timeout = httpx.Timeout(CALL_TIMEOUT, read=None if follow else CALL_TIMEOUT)
+    client = PlugAI(base, _api_key(fail), timeout=timeout, max_retries=1)
     try:
-        return f"{r.status_code}: {r.json()['error']['message']}"
-    except (ValueError, KeyError, TypeError):
-        return f"{r.status_code}: {r.text[:200]}"
-
-
-def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    base, headers = _target()
-    try:
-        r = httpx.request(method, base + path, json=body, headers=headers, timeout=60)
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach {base}: {exc}")
-    if r.status_code >= 400:
-        _fail(_message(r))
-    return r.json()
-
-
-def events(job_id: str) -> Iterator[dict[str, Any]]:
-    """The job's progress events (SSE) until it ends."""
-    base, headers = _target()
-    url = f"{base}/v1/registry/downloads/{job_id}/events"
-    timeout = httpx.Timeout(30, read=None)
-    try:
-        with httpx.stream("GET", url, headers=headers, timeout=timeout) as r:
-            if r.status_code >= 400:
-                r.read()
-                _fail(_message(r))
-            for line in r.iter_lines():
-                if line.startswith("data: {"):
-                    yield orjson.loads(line[6:])
-    except httpx.HTTPError as exc:
-        _fail(f"lost the server at {base}: {exc}")
+        with client:
+            yield client
+    except APIConnectionError as exc:
+        fail(f"cannot reach {base}: {exc.message}", 1)
+        sys.exit(1)
+    except APIStatusError as exc:
+        fail(f"{exc.status}: {exc.message}" if exc.status else exc.message, 1)
+        sys.exit(1)
+    except PlugAIError as exc:
+        fail(exc.message, 1)
+        sys.exit(1)
 
 
 def size(n: float | None) -> str:
@@ -85,12 +83,23 @@ def size(n: float | None) -> str:
     return f"{n:.1f} TiB"
 
 
-def progress_line(job: dict[str, Any]) -> str:
-    done, total = job["bytes_done"], job["bytes_total"]
+def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def progress_line(job: DownloadJob) -> str:
+    """``name:  42.0% 1.2 MiB/3.0 MiB 4.0 MiB/s ETA 1s [running]``."""
+    done, total = job.bytes_done, job.bytes_total
     pct = f"{100 * done / total:5.1f}%" if total else "  ?  %"
-    rate = f"{size(job['rate'])}/s" if job.get("rate") else "-"
-    eta = f"ETA {job['eta_seconds']:.0f}s" if job.get("eta_seconds") is not None else ""
-    return f"{job['name']}: {pct} {size(done)}/{size(total)} {rate} {eta} [{job['state']}]"
+    rate = f"{size(job.rate)}/s" if job.rate else "-"
+    eta = f"ETA {duration(job.eta_seconds)}" if job.eta_seconds is not None else ""
+    return f"{job.name}: {pct} {size(done)}/{size(total)} {rate} {eta} [{job.state}]"
 
 
 def register(main: click.Group, models: click.Group) -> None:
@@ -112,49 +121,62 @@ def register(main: click.Group, models: click.Group) -> None:
         detach: bool,
     ) -> None:
         """Download a model: hf://org/repo or an http(s) URL of a .gguf file."""
-        body = {"source": source, "files": list(files) or None, "revision": revision}
-        body |= {"name": name, "sha256": sha256}
-        job = call("POST", "/v1/registry/downloads", {k: v for k, v in body.items() if v})
-        if detach:
-            click.echo(job["id"])
-            return
-        last = job
-        try:
-            for last in events(job["id"]):
-                click.echo("\r" + progress_line(last).ljust(79), nl=False)
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted: the download goes on; pull again to follow it")
-            sys.exit(130)
-        click.echo()
-        if last["state"] != "done":
-            _fail(f"download {last['state']}: {last.get('error') or ''}")
-        click.echo(f"ready: local/{last['model']}")
+        from plugai_client import DownloadError
+
+        with connected(follow=True) as client:
+            downloads = client.registry.downloads
+            job = downloads.create(
+                source, sha256=sha256, files=list(files) or None, revision=revision, name=name
+            )
+            if detach:
+                click.echo(job.id)
+                return
+
+            def show(event: DownloadJob) -> None:
+                click.echo("\r" + progress_line(event).ljust(79), nl=False)
+
+            try:
+                done = downloads.wait(job.id, on_progress=show)
+            except KeyboardInterrupt:
+                click.echo("\ninterrupted: the download goes on; pull again to follow it")
+                sys.exit(130)
+            except DownloadError as exc:
+                click.echo()
+                _fail(f"download {exc.job.state}: {exc.job.error or ''}")
+            click.echo()
+            click.echo(f"ready: local/{done.model}")
 
     @models.command("ls")
     def ls() -> None:
         """List the registry's models."""
-        rows = call("GET", "/v1/registry/models")["data"]
+        with connected() as client:
+            rows = client.registry.models()
         click.echo(f"{'ID':<36} {'FORMAT':<12} {'SIZE':<10} {'STATE':<9} FLAGS")
         for m in rows:
-            flags = ",".join(f for f in ("pinned", "discovered") if m[f])
-            click.echo(
-                f"{m['id']:<36} {m['format']:<12} {size(m['total_size']):<10} "
-                f"{m['state']:<9} {flags}"
+            flags = ",".join(
+                f for f, on in (("pinned", m.pinned), ("discovered", m.discovered)) if on
             )
+            click.echo(f"{m.id:<36} {m.format:<12} {size(m.total_size):<10} {m.state:<9} {flags}")
 
     @models.command("rm")
     @click.argument("model_id")
     def rm(model_id: str) -> None:
         """Delete a downloaded model (a discovered one is only unregistered)."""
-        result = call("DELETE", f"/v1/registry/models/{model_id.removeprefix('local/')}")
-        click.echo(f"{'deleted' if result['files_deleted'] else 'unregistered'} {result['id']}")
+        with connected() as client:
+            result = client.registry.remove(model_id.removeprefix("local/"))
+        click.echo(f"{'deleted' if result.files_deleted else 'unregistered'} {result.id}")
 
     @models.command("scan")
     def scan() -> None:
         """Find models in the model folders and the Hugging Face cache."""
-        result = call("POST", "/v1/registry/scan")
-        for key in ("added", "updated", "missing"):
-            click.echo(f"{key}: {', '.join(result[key]) or '-'}")
+        with connected() as client:
+            result = client.registry.scan()
+        for key, ids in (
+            ("added", result.added),
+            ("updated", result.updated),
+            ("missing", result.missing),
+        ):
+            click.echo(f"{key}: {', '.join(ids) or '-'}")
 
     @main.group("storage", invoke_without_command=True)
     @click.pass_context
@@ -162,17 +184,19 @@ def register(main: click.Group, models: click.Group) -> None:
         """Storage limit, use and free disk."""
         if ctx.invoked_subcommand is not None:
             return
-        u = call("GET", "/v1/storage")
-        click.echo(f"limit:    {size(u['limit']) if u['limit'] is not None else 'none'}")
-        click.echo(f"models:   {size(u['used']['models'])}")
-        click.echo(f"reserved: {size(u['reserved'])}")
-        click.echo(f"disk:     {size(u['disk_free'])} free of {size(u['disk_total'])}")
-        click.echo(f"evictable ({u['eviction']}): {size(u['evictable_bytes'])}")
+        with connected() as client:
+            u = client.storage.get()
+        click.echo(f"limit:    {size(u.limit) if u.limit is not None else 'none'}")
+        click.echo(f"models:   {size(u.used.get('models', 0))}")
+        click.echo(f"reserved: {size(u.reserved)}")
+        click.echo(f"disk:     {size(u.disk_free)} free of {size(u.disk_total)}")
+        click.echo(f"evictable ({u.eviction}): {size(u.evictable_bytes)}")
 
     @storage.command("cleanup")
     @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
     def cleanup(dry_run: bool) -> None:
         """Free what the eviction policy allows."""
-        r = call("POST", "/v1/storage/cleanup", {"dry_run": dry_run})
+        with connected() as client:
+            r = client.storage.cleanup(dry_run=dry_run)
         verb = "would free" if dry_run else "freed"
-        click.echo(f"{verb} {size(r['freed'])}: {', '.join(r['evicted']) or 'nothing'}")
+        click.echo(f"{verb} {size(r.freed)}: {', '.join(r.evicted) or 'nothing'}")

@@ -22,6 +22,7 @@ PUBLIC = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "DownloadError",
     "InternalServerError",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -143,7 +143,8 @@ def decode_event(data: str, request_id: str | None) -> dict[str, Any] | None:
     if data.strip() == "[DONE]":
         return None
     obj = json.loads(data)
-    if isinstance(obj, dict) and "error" in obj and "choices" not in obj:
+    # an error event is {"error": {…}}; other events may carry a null "error" field
+    if isinstance(obj, dict) and isinstance(obj.get("error"), dict) and "choices" not in obj:
         raise stream_error(obj, request_id)
     if not isinstance(obj, dict):
         raise APIStatusError(f"Unexpected stream event: {data[:200]}", request_id=request_id)
@@ -203,9 +204,12 @@ class SyncTransport:
     def json(self, method: str, path: str, *, body: Any = None, params: Query | None = None) -> Any:
         return self.send(method, path, body=body, params=params).json()
 
-    def events(self, path: str, body: Any) -> tuple[httpx.Response, Iterator[dict[str, Any]]]:
-        """POST ``body`` and iterate the decoded events of the server-sent stream."""
-        response = self.send("POST", path, body=body, stream=True)
+    def events(
+        self, path: str, body: Any, *, method: str = "POST"
+    ) -> tuple[httpx.Response, Iterator[dict[str, Any]]]:
+        """POST ``body`` (or GET, by ``method``) and iterate the decoded events of the
+        server-sent stream."""
+        response = self.send(method, path, body=body, stream=True)
         request_id = response.headers.get("x-request-id")
 
         def events() -> Iterator[dict[str, Any]]:
@@ -282,9 +286,9 @@ class AsyncTransport:
         return (await self.send(method, path, body=body, params=params)).json()
 
     async def events(
-        self, path: str, body: Any
+        self, path: str, body: Any, *, method: str = "POST"
     ) -> tuple[httpx.Response, AsyncIterator[dict[str, Any]]]:
-        response = await self.send("POST", path, body=body, stream=True)
+        response = await self.send(method, path, body=body, stream=True)
         request_id = response.headers.get("x-request-id")
 
         async def events() -> AsyncIterator[dict[str, Any]]:

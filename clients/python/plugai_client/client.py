@@ -33,6 +33,7 @@ from plugai_client.resources.me import AsyncMe, Me
 from plugai_client.resources.models import AsyncModels, Models
 from plugai_client.resources.registry import AsyncRegistry, Registry
 from plugai_client.resources.sessions import AsyncSessions, Sessions
+from plugai_client.resources.storage import AsyncStorage, Storage
 
 
 class PlugAI:
@@ -69,6 +70,7 @@ class PlugAI:
         self.me = Me(self._transport)
         self.admin = Admin(self._transport)
         self.registry = Registry(self._transport)
+        self.storage = Storage(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -122,6 +124,7 @@ class AsyncPlugAI:
         self.me = AsyncMe(self._transport)
         self.admin = AsyncAdmin(self._transport)
         self.registry = AsyncRegistry(self._transport)
+        self.storage = AsyncStorage(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plugai_client.types.registry import DownloadJob
 
 __all__ = [
     "APIConnectionError",
@@ -19,6 +22,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "DownloadError",
     "InternalServerError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -128,6 +132,16 @@ class UpstreamError(APIStatusError):
 
 class StorageFullError(APIStatusError):
     """507 ``storage_error``: the server's disk budget is used up."""
+
+
+class DownloadError(PlugAIError):
+    """A followed download ended ``failed`` or ``cancelled``: ``job`` is its last state
+    (``job.error`` says why it failed)."""
+
+    def __init__(self, job: DownloadJob) -> None:
+        why = f": {job.error}" if job.error else ""
+        super().__init__(f"download {job.id} of {job.source} {job.state}{why}", body=job)
+        self.job = job
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

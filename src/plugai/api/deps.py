@@ -20,70 +20,70 @@ from plugai.sessions.store import SessionStore
 from plugai.settings import Settings
 
 
-def _principal(request: Request) -> Principal:
+async def _principal(request: Request) -> Principal:
     principal = request.scope.get("state", {}).get("principal")
     if not isinstance(principal, Principal):  # only when a route escapes the /v1 prefix
         raise AuthenticationFailed("You didn't provide an API key.", code="missing_api_key")
     return principal
 
 
-def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if not principal.is_admin:
         raise PermissionDenied("This route needs an admin API key.")
     return principal
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _db(request: Request) -> Database:
+async def _db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _users(request: Request) -> UserDirectory:
+async def _users(request: Request) -> UserDirectory:
     users: UserDirectory = request.app.state.users
     return users
 
 
-def _vault(request: Request) -> SecretVault:
+async def _vault(request: Request) -> SecretVault:
     vault: SecretVault = request.app.state.vault
     return vault
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def _gateway(request: Request) -> Gateway:
+async def _gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
 
-def _catalog(request: Request) -> ModelCatalog:
+async def _catalog(request: Request) -> ModelCatalog:
     catalog: ModelCatalog = request.app.state.catalog
     return catalog
 
 
-def _provider_keys(request: Request) -> ProviderKeyStore:
+async def _provider_keys(request: Request) -> ProviderKeyStore:
     keys: ProviderKeyStore = request.app.state.provider_keys
     return keys
 
 
-def _sessions(request: Request) -> SessionStore:
+async def _sessions(request: Request) -> SessionStore:
     store: SessionStore = request.app.state.sessions
     return store
 
 
-def _session_chat(request: Request) -> SessionChat:
+async def _session_chat(request: Request) -> SessionChat:
     chat: SessionChat = request.app.state.session_chat
     return chat
 
 
-def _call_context(
+async def _call_context(
     request: Request, principal: Annotated[Principal, Depends(_principal)]
 ) -> CallContext:
     state = request.scope.setdefault("state", {})

@@ -44,7 +44,27 @@ class Redactor:
             return [self.scrub(v) for v in value]
         return value
 
+    # Values PlugAI itself produces in a fixed shape; no caller text reaches them.
+    TRUSTED = frozenset(
+        {
+            "trace_id",
+            "user_id",
+            "method",
+            "route",
+            "status",
+            "latency_ms",
+            "ttft_ms",
+            "level",
+            "logger",
+            "timestamp",
+            "prompt_tokens",
+            "completion_tokens",
+        }
+    )
+
     def __call__(self, _logger: Any, _method: str, event_dict: Any) -> Any:
+        trusted = self.TRUSTED
         return {
-            k: self.scrub(v, k) if k != "event" else self.scrub(v) for k, v in event_dict.items()
+            k: v if k in trusted else self.scrub(v, k) if k != "event" else self.scrub(v)
+            for k, v in event_dict.items()
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
@@ -30,6 +30,14 @@ class UsageEntry:
     created_at: datetime = field(default_factory=utcnow)
 
 
+_FIELDS = UsageEntry.__slots__
+
+
+def _row(entry: UsageEntry) -> dict[str, object]:
+    """A plain dict (``dataclasses.asdict`` deep-copies: ~25x slower on this path)."""
+    return {name: getattr(entry, name) for name in _FIELDS}
+
+
 class UsageRecorder:
     def __init__(self, db: Database, *, interval: float = 1.0, max_buffer: int = 100_000) -> None:
         self.db = db
@@ -52,7 +60,7 @@ class UsageRecorder:
             return 0
         try:
             async with self.db.session() as s:
-                await s.execute(insert(UsageRecord), [asdict(u) for u in batch])
+                await s.execute(insert(UsageRecord), [_row(u) for u in batch])
                 await s.commit()
         except Exception:
             log.exception("usage_flush_failed", records=len(batch))

@@ -19,7 +19,17 @@ from plugai_client.types.embeddings import Embedding, EmbeddingList, EmbeddingUs
 from plugai_client.types.images import Image, ImagesResponse
 from plugai_client.types.keys import ProviderKey, ProviderKeyList
 from plugai_client.types.models import ModelCard, ModelList
-from plugai_client.types.registry import LoadedList, LoadedModel, UnloadResult
+from plugai_client.types.registry import (
+    DownloadJob,
+    DownloadJobList,
+    LoadedList,
+    LoadedModel,
+    RegistryModel,
+    RegistryModelList,
+    RemoveResult,
+    ScanResult,
+    UnloadResult,
+)
 from plugai_client.types.sessions import (
     SessionDetail,
     SessionInfo,
@@ -27,6 +37,7 @@ from plugai_client.types.sessions import (
     SessionMessages,
     SessionPage,
 )
+from plugai_client.types.storage import CleanupResult, StorageUsage
 from plugai_client.types.users import (
     ApiKey,
     ApiKeyIssued,
@@ -46,10 +57,13 @@ __all__ = [
     "ChatCompletionChunk",
     "Choice",
     "ChunkChoice",
+    "CleanupResult",
     "Completion",
     "CompletionChoice",
     "Deleted",
     "Delta",
+    "DownloadJob",
+    "DownloadJobList",
     "Embedding",
     "EmbeddingList",
     "EmbeddingUsage",
@@ -64,11 +78,16 @@ __all__ = [
     "ModelList",
     "ProviderKey",
     "ProviderKeyList",
+    "RegistryModel",
+    "RegistryModelList",
+    "RemoveResult",
+    "ScanResult",
     "SessionDetail",
     "SessionInfo",
     "SessionMessage",
     "SessionMessages",
     "SessionPage",
+    "StorageUsage",
     "ToolCall",
     "ToolCallDelta",
     "UnloadResult",

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/registry", tags=["local models"])
 PREFIX = "local/"
 
 
-def _manager(request: Request) -> ModelManager:
+async def _manager(request: Request) -> ModelManager:
     manager: ModelManager | None = getattr(request.app.state, "local", None)
     if manager is None:
         raise ModelNotFound("No local models are configured (local.model_dirs).", param="model")

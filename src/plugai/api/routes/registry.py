@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/registry", tags=["model registry"])
 EVENT_INTERVAL = 0.5
 
 
-def _service(request: Request) -> RegistryService:
+async def _service(request: Request) -> RegistryService:
     service: RegistryService = request.app.state.registry
     return service
 
