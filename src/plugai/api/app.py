@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.catalog.refresh()
         services.usage.start()
         core.provider_keys.start()
+        gc.collect()
+        gc.freeze()  # start-up objects live forever: keep them out of every later GC pass
         yield
     finally:
         await registry.stop()
