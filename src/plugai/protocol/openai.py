@@ -74,10 +74,7 @@ class ChatCompletionRequest(ChatOptions):
 
     def params(self) -> dict[str, Any]:
         """The parameters the caller set, extra ones included."""
-        return {
-            k: v
-            for k, v in self.model_dump(exclude_unset=True, exclude=set(_REQUEST_FIELDS)).items()
-        }
+        return self.model_dump(exclude_unset=True, exclude=set(_REQUEST_FIELDS))
 
     def message_dicts(self) -> list[dict[str, Any]]:
         return [m.model_dump(exclude_unset=True) for m in self.messages]

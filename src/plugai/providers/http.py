@@ -80,8 +80,7 @@ def upstream_error(
     if status == 413:
         return PayloadTooLarge(text)
     if status == 429:
-        err = UpstreamRateLimited(text, retry_after=parse_retry_after(headers))
-        return err
+        return UpstreamRateLimited(text, retry_after=parse_retry_after(headers))
     if status in (408, 504):
         return UpstreamTimeout(text)
     if 400 <= status < 500:

@@ -42,6 +42,17 @@ class CallContext:
     started: float = field(default_factory=time.perf_counter)
 
 
+def show_usage_as_asked(piece: S, include_usage: bool) -> bool:
+    """Apply ``stream_options.include_usage`` to one streamed piece (PlugAI always asks the
+    upstream for usage, for its own accounting). False: drop the piece (usage-only)."""
+    if include_usage or "usage" not in piece:
+        return True
+    if piece.get("usage") and not piece["choices"]:
+        return False
+    del piece["usage"]
+    return True
+
+
 def _refused(exc: UpstreamAuthError, dep: Deployment, creds: Credentials) -> PlugAIError:
     """An upstream 401 on the caller's own key is the caller's to fix, not the operator's."""
     if creds.source != "user":
@@ -208,13 +219,8 @@ class Gateway:
                     ctx.log["ttft_ms"] = round(ttft * 1000, 2)
                 if piece.get("usage"):
                     usage = piece["usage"]
-                    if not include_usage:
-                        if not piece["choices"]:
-                            continue
-                        del piece["usage"]
-                elif not include_usage and "usage" in piece:
-                    del piece["usage"]
-                yield piece
+                if show_usage_as_asked(piece, include_usage):
+                    yield piece
         except PlugAIError as exc:
             status = str(exc.status)
             raise

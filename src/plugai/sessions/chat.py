@@ -16,7 +16,7 @@ from plugai.core.chat import ChatChunk, ChatCompletion, ChoiceAccumulator
 from plugai.core.errors import Conflict, PlugAIError
 from plugai.db.tables import ChatSession
 from plugai.routing.catalog import ModelCatalog
-from plugai.routing.gateway import CallContext, Gateway
+from plugai.routing.gateway import CallContext, Gateway, show_usage_as_asked
 from plugai.sessions.store import SessionStore, as_chat_message, closed_message
 
 log = structlog.get_logger("plugai.sessions")
@@ -135,10 +135,8 @@ class SessionChat:
                         acc.add(choice)
                 if chunk.get("usage"):
                     usage = chunk["usage"]
-                    if not include_usage:
-                        if not chunk["choices"]:
-                            continue
-                        del chunk["usage"]
+                if not show_usage_as_asked(chunk, include_usage):
+                    continue
                 if first:
                     first = False
                     chunk = {**chunk, "session": turn.info()}  # type: ignore[typeddict-unknown-key]
