@@ -27,6 +27,7 @@ class Capabilities:
     logprobs: bool = False
     embeddings: bool = False
     images: bool = False
+    meshes: bool = False  # 3D generation (text or image → mesh)
 
     def as_dict(self) -> dict[str, bool]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

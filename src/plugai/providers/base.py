@@ -24,7 +24,7 @@ from plugai.core.models import Capabilities, ModelCard
 from plugai.core.parameters import parameter_schema
 from plugai.settings import ProviderSettings, Settings
 
-Operation = Literal["chat", "completions", "embeddings", "images"]
+Operation = Literal["chat", "completions", "embeddings", "images", "3d"]
 
 
 class Provider(ABC):
@@ -58,6 +58,8 @@ class Provider(ABC):
             return "embeddings"
         if caps.images and not caps.chat:
             return "images"
+        if caps.meshes and not caps.chat:
+            return "3d"
         return "chat"
 
     def card(self, model: str) -> ModelCard:

@@ -44,7 +44,7 @@ class LocalProvider(Provider):
     def options(self, model: str, operation: Operation = "chat") -> type[BaseModel]:
         spec = self.manager.spec(model)
         try:
-            return engine_class(spec.engine).options(operation)
+            return engine_class(spec.engine).options(operation, spec)
         except KeyError:
             raise CapabilityNotSupported(
                 f"local/{model} does not offer {operation}.", param="model"

@@ -89,6 +89,7 @@ class Gateway:
             "completions": caps.completions,
             "embeddings": caps.embeddings,
             "images": caps.images,
+            "3d": caps.meshes,
         }[operation]
         if not supported:
             raise CapabilityNotSupported(

@@ -1,9 +1,17 @@
-"""The one interface every local engine implements (text today; image and 3D later).
+"""The one interface every local engine implements: text, embeddings, images and 3D.
 
 An engine runs inside its model's worker process, so it may block: ``run`` is a plain
 iterator of JSON-ready canonical outputs (OpenAI chat chunks, text-completion chunks, or an
 embeddings result). The asynchronous side lives in the gateway, where the worker's pipe is
 read (``local/process.py``); an async engine would only add a thread hop per token.
+
+Image and 3D jobs yield progress and files rather than bytes on the pipe:
+- ``{"type": "progress", "step": i, "steps": n}`` — i counts 1..n over the whole job;
+- ``{"type": "file", "path": "<in job.output_dir>", "kind": "image" | "mesh" | "preview",
+  "mime": "...", "meta": {...}}`` — written completely (temp name, then ``os.replace``)
+  before it is announced. ``meta`` holds ``width``/``height``/``seed`` for images and
+  ``format``/``vertices``/``faces`` for meshes. The gateway adopts announced files into the
+  artifact store; files never announced are deleted with the staging folder.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pydantic import BaseModel
 
 from plugai.core.models import Capabilities, Modality
 
-JobKind = Literal["chat", "completions", "embeddings"]
+JobKind = Literal["chat", "completions", "embeddings", "images", "3d"]
 Output = dict[str, Any]
 
 
@@ -55,7 +63,9 @@ class ModelSpec:
 @dataclass(slots=True)
 class Job:
     """One request for the engine: chat ``messages``, a completion ``prompt`` or embedding
-    ``inputs``, with validated OpenAI-named ``params``."""
+    ``inputs``, with validated OpenAI-named ``params``. Image and 3D jobs take a ``prompt``
+    and/or an input ``image`` (a file path the gateway wrote) and write their outputs into
+    ``output_dir`` (a staging folder the gateway made for this job)."""
 
     kind: JobKind
     params: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +73,8 @@ class Job:
     prompt: str | None = None
     inputs: list[str] | None = None
     request_id: str = ""
+    image: str | None = None
+    output_dir: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +84,8 @@ class Job:
             "prompt": self.prompt,
             "inputs": self.inputs,
             "request_id": self.request_id,
+            "image": self.image,
+            "output_dir": self.output_dir,
         }
 
     @classmethod
@@ -83,6 +97,8 @@ class Job:
             prompt=data.get("prompt"),
             inputs=data.get("inputs"),
             request_id=str(data.get("request_id") or ""),
+            image=data.get("image"),
+            output_dir=data.get("output_dir"),
         )
 
 
@@ -105,8 +121,9 @@ class Engine(ABC):
 
     @classmethod
     @abstractmethod
-    def options(cls, operation: str) -> type[BaseModel]:
-        """The parameters accepted for ``operation`` (raises KeyError when not offered)."""
+    def options(cls, operation: str, spec: ModelSpec | None = None) -> type[BaseModel]:
+        """The parameters accepted for ``operation`` (raises KeyError when not offered).
+        ``spec`` lets an engine read bounds from the model's files (cheap reads only)."""
 
     @abstractmethod
     def load(self) -> dict[str, Any]:

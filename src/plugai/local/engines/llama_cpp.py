@@ -53,7 +53,7 @@ class LlamaCppEngine(Engine):
         )
 
     @classmethod
-    def options(cls, operation: str) -> type[BaseModel]:
+    def options(cls, operation: str, spec: ModelSpec | None = None) -> type[BaseModel]:
         options: dict[str, type[BaseModel]] = {
             "chat": LocalChatOptions,
             "completions": LocalCompletionOptions,

@@ -48,7 +48,7 @@ class TransformersEngine(Engine):
         return Capabilities(chat=True, completions=True, embeddings=True)
 
     @classmethod
-    def options(cls, operation: str) -> type[BaseModel]:
+    def options(cls, operation: str, spec: ModelSpec | None = None) -> type[BaseModel]:
         options: dict[str, type[BaseModel]] = {
             "chat": PlainChatOptions,
             "completions": LocalCompletionOptions,
