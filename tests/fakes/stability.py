@@ -1,4 +1,6 @@
-"""Fake Stability AI Stable Image API: ``POST /v2beta/stable-image/generate/{core,ultra,sd3}``.
+"""Fake Stability AI Stable Image API: ``POST /v2beta/stable-image/generate/{core,ultra,sd3}``,
+and the 3D API: ``POST /v2beta/3d/{stable-fast-3d,stable-point-aware-3d}`` (multipart with an
+``image`` file; the answer is a binary glTF, ``model/gltf-binary``).
 
 Multipart form in; ``Accept: application/json`` gives ``{"image", "finish_reason", "seed"}``,
 anything else (the API's default is ``image/*``) gives the image bytes with ``finish-reason``
@@ -69,6 +71,7 @@ class FakeStability(FakeServer):
 
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_post("/v2beta/stable-image/generate/{model}", self.generate_image)
+        app.router.add_post("/v2beta/3d/{model}", self.generate_mesh)
 
     async def _error(self, request: web.Request, err: Error) -> web.StreamResponse:
         return await self.send_error(
@@ -125,3 +128,47 @@ class FakeStability(FakeServer):
         return await self.send_json(
             request, reply, image, headers=headers, content_type=_FORMATS[fmt]
         )
+
+    async def generate_mesh(self, request: web.Request) -> web.StreamResponse:
+        """Stable Fast 3D / SPAR3D: the image must be a real image file; the answer is a GLB
+        box whose size follows ``foreground_ratio`` (so tests can see it arrived)."""
+        model = request.match_info["model"]
+        if model not in ("stable-fast-3d", "stable-point-aware-3d"):
+            return await self.not_found(request)
+        rec = await self.record(request)
+        auth = request.headers.get("Authorization", "")
+        key = auth[7:].strip() if auth.startswith("Bearer ") else ""
+        if not key or (self.api_key is not None and key != self.api_key):
+            return await self._error(request, Error(401))
+        if rec.form is None or request.content_type != "multipart/form-data":
+            msg = "content-type: must be multipart/form-data"
+            return await self._error(request, Error(400, msg))
+        image = rec.form.get("image")
+        if not isinstance(image, bytes):
+            return await self._error(request, Error(400, "image: required"))
+        if not image.startswith((b"\x89PNG", b"\xff\xd8\xff", b"RIFF")):
+            return await self._error(request, Error(400, "image: unsupported format"))
+        texture = str(rec.form.get("texture_resolution") or "1024")
+        if texture not in ("512", "1024", "2048"):
+            msg = "texture_resolution: must be one of 512, 1024, 2048"
+            return await self._error(request, Error(400, msg))
+        behaviour = self.next_behaviour(request.path)
+        if isinstance(behaviour, Error):
+            return await self._error(request, behaviour)
+        reply = self.reply_for(behaviour)
+        ratio = float(str(rec.form.get("foreground_ratio") or "0.85"))
+        glb = _box_glb(ratio)
+        return await self.send_json(
+            request,
+            reply,
+            glb,
+            headers={"x-request-id": uuid.uuid4().hex},
+            content_type="model/gltf-binary",
+        )
+
+
+def _box_glb(extent: float) -> bytes:
+    import trimesh
+
+    data = trimesh.creation.box(extents=(extent, extent, extent)).export(file_type="glb")
+    return bytes(data)

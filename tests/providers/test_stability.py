@@ -258,7 +258,7 @@ async def test_unknown_model_is_not_found(provider: StabilityProvider) -> None:
         await provider.generate_images(ImageRequest("dall-e-3", "x"), CREDS)
 
 
-async def test_declares_images_only_and_lists_known_models(
+async def test_declares_images_and_lists_known_models(
     provider: StabilityProvider,
 ) -> None:
     caps = provider.capabilities("core")
@@ -274,6 +274,8 @@ async def test_declares_images_only_and_lists_known_models(
         "stab/sd3.5-large",
         "stab/sd3.5-large-turbo",
         "stab/sd3.5-medium",
+        "stab/stable-fast-3d",
+        "stab/stable-point-aware-3d",
     ]
     core = cards[0]
     assert core.output_modalities[0].value == "image"

@@ -113,17 +113,31 @@ class EmbeddingRequestModel(EmbeddingOptions):
         return cast(list[str] | list[list[int]], value)
 
 
+IMAGE_INPUT_DOC = "An http(s) URL, a data: URL or the id of one of your artifacts (art_…)."
+ASYNC_DOC = (
+    "PlugAI: answer 202 at once with a generation job; follow it at /v1/jobs/{id} "
+    "(or its /events stream) and find the result there."
+)
+
+
 class ImageGenerationRequest(ImageOptions):
+    """OpenAI's image request; a model's own parameters (see its card) travel alongside."""
+
     model_config = ConfigDict(extra="allow", title="ImageGenerationRequest")
 
     model: str
     prompt: str = Field(min_length=1, max_length=32000)
     n: int = Field(1, ge=1, le=10)
     response_format: Literal["url", "b64_json"] = "url"
+    image: str | None = Field(
+        None, description=f"PlugAI: start from this image (image-to-image). {IMAGE_INPUT_DOC}"
+    )
+    async_: bool = Field(False, alias="async", description=ASYNC_DOC)
 
     def params(self) -> dict[str, Any]:
         return self.model_dump(
-            exclude_unset=True, exclude={"model", "prompt", "n", "response_format"}
+            exclude_unset=True,
+            exclude={"model", "prompt", "n", "response_format", "image", "async_"},
         )
 
 
@@ -177,8 +191,9 @@ class EmbeddingResponse(BaseModel):
 
 class ImageData(BaseModel):
     b64_json: str | None = None
-    url: str | None = None
+    url: str | None = Field(None, description="Signed: it works without a key until it expires.")
     revised_prompt: str | None = None
+    artifact_id: str | None = Field(None, description="PlugAI: the stored image (/v1/artifacts).")
 
 
 class ImagesResponse(BaseModel):

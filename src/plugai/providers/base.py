@@ -20,6 +20,7 @@ from plugai.core.credentials import Credentials
 from plugai.core.embeddings import EmbeddingRequest, EmbeddingResult
 from plugai.core.errors import CapabilityNotSupported, InvalidRequest, UnsupportedParameter
 from plugai.core.images import ImageRequest, ImageResult
+from plugai.core.meshes import MeshRequest, MeshResult
 from plugai.core.models import Capabilities, ModelCard
 from plugai.core.parameters import parameter_schema
 from plugai.settings import ProviderSettings, Settings
@@ -118,6 +119,9 @@ class Provider(ABC):
 
     async def generate_images(self, request: ImageRequest, creds: Credentials) -> ImageResult:
         raise CapabilityNotSupported(f"{self.name} does not generate images.", param="model")
+
+    async def generate_3d(self, request: MeshRequest, creds: Credentials) -> MeshResult:
+        raise CapabilityNotSupported(f"{self.name} does not generate 3D models.", param="model")
 
     async def list_models(self, creds: Credentials) -> list[ModelCard]:
         """The models the upstream reports (empty when it cannot say)."""

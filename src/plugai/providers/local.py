@@ -4,8 +4,11 @@ in the model's worker process."""
 
 from __future__ import annotations
 
+import asyncio
+import mimetypes
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
+from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -15,6 +18,8 @@ from plugai.core.completions import CompletionRequest, TextCompletion
 from plugai.core.credentials import Credentials
 from plugai.core.embeddings import EmbeddingRequest, EmbeddingResult
 from plugai.core.errors import CapabilityNotSupported, InvalidRequest, UpstreamProtocolError
+from plugai.core.images import GeneratedImage, ImageRequest, ImageResult, InputImage, Progress
+from plugai.core.meshes import GeneratedFile, GeneratedMesh, MeshRequest, MeshResult
 from plugai.core.models import Capabilities, Modality, ModelCard
 from plugai.local.engines import engine_class
 from plugai.local.engines.base import Job
@@ -54,8 +59,15 @@ class LocalProvider(Provider):
         card = super().card(model)
         card.source = "local"
         card.context_length = self.manager.spec(model).n_ctx
-        if card.capabilities.embeddings and not card.capabilities.chat:
+        caps = card.capabilities
+        if caps.embeddings and not caps.chat:
             card.output_modalities = [Modality.EMBEDDING]
+        if caps.images:
+            card.output_modalities = [Modality.IMAGE]
+            card.input_modalities = [Modality.TEXT, Modality.IMAGE]  # image-to-image
+        if caps.meshes:
+            card.output_modalities = [Modality.MESH]
+            card.input_modalities = _mesh_inputs(self.manager.spec(model).path)
         return card
 
     async def list_models(self, creds: Credentials) -> list[ModelCard]:
@@ -128,8 +140,86 @@ class LocalProvider(Provider):
                 )
         raise UpstreamProtocolError(f"local/{request.model} returned no embeddings")
 
+    async def generate_images(self, request: ImageRequest, creds: Credentials) -> ImageResult:
+        job = Job("images", {**request.params, "n": request.n}, prompt=request.prompt)
+        files = await self._generate(
+            request.model, job, request.image, request.output_dir, request.progress
+        )
+        images = [
+            GeneratedImage(path=Path(f["path"]), mime=f["mime"], meta=dict(f.get("meta") or {}))
+            for f in files
+            if f.get("kind") == "image"
+        ]
+        if not images:
+            raise UpstreamProtocolError(f"local/{request.model} produced no image")
+        return ImageResult(images=images)
+
+    async def generate_3d(self, request: MeshRequest, creds: Credentials) -> MeshResult:
+        params = {**request.params, "format": request.format}
+        job = Job("3d", params, prompt=request.prompt)
+        files = await self._generate(
+            request.model, job, request.image, request.output_dir, request.progress
+        )
+        previews = [_file(f) for f in files if f.get("kind") == "preview"]
+        meshes = [
+            GeneratedMesh(_file(f), previews[i] if i < len(previews) else None)
+            for i, f in enumerate(x for x in files if x.get("kind") == "mesh")
+        ]
+        if not meshes:
+            raise UpstreamProtocolError(f"local/{request.model} produced no mesh")
+        return MeshResult(meshes=meshes)
+
+    async def _generate(
+        self,
+        model: str,
+        job: Job,
+        image: InputImage | None,
+        output_dir: Path | None,
+        progress: Progress | None,
+    ) -> list[dict[str, Any]]:
+        """Run an image or 3D job: the input image goes to a file in the staging folder,
+        progress is reported as it comes, and the announced files are returned."""
+        if output_dir is None:
+            raise UpstreamProtocolError("local generation needs a staging folder")
+        job.output_dir = str(output_dir)
+        if image is not None:
+            suffix = mimetypes.guess_extension(image.mime) or ".img"
+            path = output_dir / f"input{suffix}"
+            await asyncio.to_thread(path.write_bytes, image.data)
+            job.image = str(path)
+        files: list[dict[str, Any]] = []
+        async with aclosing(self._run(model, job)) as outputs:
+            async for item in outputs:
+                if item.get("type") == "progress":
+                    if progress is not None:
+                        progress(int(item["step"]), int(item["steps"]))
+                elif item.get("type") == "file":
+                    path = Path(str(item.get("path")))
+                    if path.parent != output_dir:
+                        raise UpstreamProtocolError(
+                            f"local/{model} wrote outside its staging folder"
+                        )
+                    files.append(item)
+        return files
+
     async def aclose(self) -> None:
         await self.manager.aclose()
+
+
+def _file(item: dict[str, Any]) -> GeneratedFile:
+    return GeneratedFile(
+        mime=str(item["mime"]), path=Path(str(item["path"])), meta=dict(item.get("meta") or {})
+    )
+
+
+def _mesh_inputs(path: Path) -> list[Modality]:
+    """Shap-E's image-to-3D pipeline starts from an image, its text pipeline from text."""
+    index = path / "model_index.json"
+    try:
+        text = index.read_text()
+    except OSError:
+        return [Modality.TEXT]
+    return [Modality.IMAGE] if "Img2Img" in text else [Modality.TEXT]
 
 
 def _one_prompt(prompt: Any) -> str:

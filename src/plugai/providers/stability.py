@@ -1,4 +1,5 @@
-"""Stability AI's Stable Image API (v2beta): text-to-image with Core, Ultra and SD3.x.
+"""Stability AI's v2beta API: text-to-image with Core, Ultra and SD3.x, and image-to-3D
+with Stable Fast 3D and SPAR3D (``/v2beta/3d/…``: an image in, a GLB file out).
 
 Stability answers one image per call as a multipart-form request, so ``n`` images are
 ``n`` concurrent calls, and OpenAI's ``size`` becomes the nearest aspect ratio it offers.
@@ -23,7 +24,9 @@ from plugai.core.errors import (
     UpstreamProtocolError,
 )
 from plugai.core.images import GeneratedImage, ImageRequest, ImageResult
+from plugai.core.meshes import GeneratedMesh, MeshRequest, MeshResult
 from plugai.core.models import Capabilities, Modality, ModelCard
+from plugai.providers._mesh_files import mesh_file
 from plugai.providers.base import Operation, Provider
 from plugai.providers.http import HttpUpstream, Timeouts
 from plugai.settings import ProviderSettings
@@ -53,7 +56,9 @@ StylePreset = Literal[
 DEFAULT_BASE_URL = "https://api.stability.ai"
 SEED_MAX = 4294967294
 MODELS = ("core", "ultra", "sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
+MESH_MODELS = ("stable-fast-3d", "stable-point-aware-3d")
 _GENERATE = "/v2beta/stable-image/generate"
+_3D = "/v2beta/3d"
 _RATIO_LOGS: dict[str, float] = {
     ratio: math.log(int(w) / int(h))
     for ratio in get_args(AspectRatio)
@@ -87,6 +92,42 @@ class SD3Options(StabilityOptions):
 
     output_format: Literal["png", "jpeg"] | None = Field(None, description="Default png.")
     cfg_scale: float | None = Field(None, ge=1, le=10, description="How strictly to follow.")
+
+
+TextureResolution = Literal["512", "1024", "2048"]
+
+
+class FastMeshOptions(BaseModel):
+    """Stable Fast 3D: one image → a textured GLB (PlugAI converts to OBJ/PLY)."""
+
+    model_config = ConfigDict(extra="forbid", title="StableFast3DParameters")
+
+    texture_resolution: TextureResolution | None = Field(None, description="Default 1024.")
+    foreground_ratio: float | None = Field(
+        None, ge=0.1, le=1, description="How much of the frame the object fills (0.85)."
+    )
+    remesh: Literal["none", "triangle", "quad"] | None = Field(None, description="Default none.")
+    vertex_count: int | None = Field(
+        None, ge=-1, le=20000, description="Target vertices (-1: no reduction)."
+    )
+
+
+class PointAwareMeshOptions(BaseModel):
+    """SPAR3D (stable-point-aware-3d): point-cloud guided image → GLB."""
+
+    model_config = ConfigDict(extra="forbid", title="StablePointAware3DParameters")
+
+    texture_resolution: TextureResolution | None = Field(None, description="Default 1024.")
+    foreground_ratio: float | None = Field(
+        None, ge=1, le=2, description="Padding around the object (1.3)."
+    )
+    remesh: Literal["none", "triangle", "quad"] | None = Field(None, description="Default none.")
+    target_type: Literal["none", "vertex", "face"] | None = Field(
+        None, description="What target_count counts."
+    )
+    target_count: int | None = Field(None, ge=100, le=20000, description="Default 1000.")
+    guidance_scale: float | None = Field(None, ge=1, le=10, description="Default 3.")
+    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="0: random.")
 
 
 def aspect_ratio_for(size: str) -> str | None:
@@ -144,21 +185,30 @@ class StabilityProvider(Provider):
 
     # --- declarations -------------------------------------------------------------------
     def capabilities(self, model: str) -> Capabilities:
+        if _short(model) in MESH_MODELS:
+            return Capabilities(chat=False, stream=False, meshes=True)
         return Capabilities(chat=False, stream=False, images=True)
 
     def options(self, model: str, operation: Operation = "images") -> type[BaseModel]:
-        if operation != "images":
+        name = _short(model)
+        if operation == "3d" and name in MESH_MODELS:
+            return FastMeshOptions if name == "stable-fast-3d" else PointAwareMeshOptions
+        if operation != "images" or name in MESH_MODELS:
             return super().options(model, operation)
         return _options_of(model)
 
     def card(self, model: str) -> ModelCard:
         card = super().card(model)
-        card.output_modalities = [Modality.IMAGE]
+        if _short(model) in MESH_MODELS:
+            card.input_modalities = [Modality.IMAGE]
+            card.output_modalities = [Modality.MESH]
+        else:
+            card.output_modalities = [Modality.IMAGE]
         return card
 
     async def list_models(self, creds: Credentials) -> list[ModelCard]:
         """The known models: Stability has no listing endpoint."""
-        return [self.card(model) for model in MODELS]
+        return [self.card(model) for model in (*MODELS, *MESH_MODELS)]
 
     # --- plumbing -----------------------------------------------------------------------
     def _endpoint(self, model: str) -> tuple[str, str | None]:
@@ -213,6 +263,39 @@ class StabilityProvider(Provider):
                 fields["seed"] = str((seed - 1 + i) % SEED_MAX + 1)
             calls.append(self._one(path, fields, headers))
         return ImageResult(images=await _all(calls))
+
+    async def generate_3d(self, request: MeshRequest, creds: Credentials) -> MeshResult:
+        name = _short(request.model)
+        if name not in MESH_MODELS:
+            raise ModelNotFound(
+                f"{self.name}: unknown 3D model '{request.model}' ({', '.join(MESH_MODELS)}).",
+                param="model",
+            )
+        if request.image is None:
+            raise InvalidRequest(
+                f"{self.name}/{request.model} builds a mesh from an image: give 'image'.",
+                param="image",
+            )
+        opts = self.options(request.model, "3d").model_validate(request.params)
+        form = aiohttp.FormData()
+        suffix = request.image.mime.rpartition("/")[2]
+        form.add_field(
+            "image",
+            request.image.data,
+            filename=f"image.{suffix}",
+            content_type=request.image.mime,
+        )
+        for key, value in opts.model_dump(exclude_none=True).items():
+            form.add_field(key, str(value))
+        headers = {**self._headers(creds), "Accept": "model/gltf-binary"}
+        if request.progress is not None:
+            request.progress(0, 1)
+        async with self.http.request("POST", f"{_3D}/{name}", data=form, headers=headers) as resp:
+            data = await resp.read()
+        if request.progress is not None:
+            request.progress(1, 1)
+        mesh = mesh_file(data, "glb", request.format, self.name)
+        return MeshResult(meshes=[GeneratedMesh(mesh)])
 
     async def aclose(self) -> None:
         await self.http.aclose()

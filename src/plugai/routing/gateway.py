@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from plugai.core.chat import ChatChunk, ChatCompletion, ChatRequest, Usage
@@ -20,6 +20,7 @@ from plugai.core.errors import (
     UpstreamAuthError,
 )
 from plugai.core.images import ImageRequest, ImageResult
+from plugai.core.meshes import MeshRequest, MeshResult
 from plugai.observability.metrics import Metrics
 from plugai.observability.usage import UsageEntry, UsageRecorder
 from plugai.providers.base import Operation
@@ -310,12 +311,23 @@ class Gateway:
 
         return await self._call(route, "embeddings", params, ctx, invoke, usage_of)
 
-    async def generate_images(
-        self, model_id: str, prompt: str, n: int, params: dict[str, Any], ctx: CallContext
-    ) -> ImageResult:
-        route = self._route(model_id, "images", ctx)
+    async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResult:
+        """``request.model`` is the id the caller sent; each deployment gets its own."""
+        route = self._route(request.model, "images", ctx)
 
         async def invoke(dep: Deployment, p: dict[str, Any], creds: Credentials) -> ImageResult:
-            return await dep.provider.generate_images(ImageRequest(dep.model, prompt, n, p), creds)
+            return await dep.provider.generate_images(
+                replace(request, model=dep.model, params=p), creds
+            )
 
-        return await self._call(route, "images", params, ctx, invoke, lambda _r: None)
+        return await self._call(route, "images", request.params, ctx, invoke, lambda _r: None)
+
+    async def generate_3d(self, request: MeshRequest, ctx: CallContext) -> MeshResult:
+        route = self._route(request.model, "3d", ctx)
+
+        async def invoke(dep: Deployment, p: dict[str, Any], creds: Credentials) -> MeshResult:
+            return await dep.provider.generate_3d(
+                replace(request, model=dep.model, params=p), creds
+            )
+
+        return await self._call(route, "3d", request.params, ctx, invoke, lambda _r: None)
