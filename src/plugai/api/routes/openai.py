@@ -13,6 +13,7 @@ from plugai.api.deps import CallCtx, GatewayDep, SessionChatDep
 from plugai.api.sse import sse_response
 from plugai.core.chat import now
 from plugai.core.errors import InvalidRequest
+from plugai.core.images import ImageRequest
 from plugai.protocol.openai import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -125,7 +126,8 @@ async def embeddings(body: EmbeddingRequestModel, gateway: GatewayDep, ctx: Call
     responses={200: {"model": ImagesResponse}},
 )
 async def images(body: ImageGenerationRequest, gateway: GatewayDep, ctx: CallCtx) -> Response:
-    result = await gateway.generate_images(body.model, body.prompt, body.n, body.params(), ctx)
+    request = ImageRequest(body.model, body.prompt, body.n, body.params())
+    result = await gateway.generate_images(request, ctx)
     data = []
     for image in result.images:
         item: dict[str, Any] = (
