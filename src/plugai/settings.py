@@ -141,6 +141,11 @@ class LocalSettings(_Section):
         "-1 keeps models loaded, 0 unloads after each request.",
     )
     max_loaded: int = Field(2, ge=1, description="Models loaded at once; the LRU idle one goes.")
+    memory_budget: ByteSize | None = Field(
+        None,
+        description="Memory all loaded models may use together (e.g. 12GiB); a load that "
+        "would pass it first unloads least recently used idle models. Default: no budget.",
+    )
     queue_size: int = Field(
         8, ge=0, description="Requests that may wait per model; beyond that a 503 + Retry-After."
     )

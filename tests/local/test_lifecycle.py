@@ -111,6 +111,24 @@ async def test_max_loaded_evicts_least_recently_used(
         os.kill(first["pid"], 0)
 
 
+async def test_memory_budget_evicts_least_recently_used(
+    plugai: Callable[..., Any], model_dir: Path, tiny_gguf: Path
+) -> None:
+    """A budget one model fits in: loading the second unloads the first (max_loaded alone
+    would keep both); a model larger than the whole budget is refused, saying so."""
+    budget = tiny_gguf.stat().st_size * 3 // 2  # a worker's resident memory is far more
+    async with plugai(**local(model_dir, memory_budget=budget)) as h:
+        await chat(h, model="local/tiny", messages=MSG, max_tokens=2)
+        await chat(h, model="local/tiny-b", messages=MSG, max_tokens=2)
+        rows = await loaded(h.http)
+    assert [r["id"] for r in rows] == ["local/tiny-b"]
+    async with plugai(**local(model_dir, memory_budget=1000)) as h:
+        refused = await chat(h, model="local/tiny", messages=MSG, max_tokens=2)
+    assert refused.status_code == 503
+    error = refused.json()["error"]
+    assert error["code"] == "local_memory_budget" and "memory_budget" in error["message"]
+
+
 async def test_full_queue_is_503_with_retry_after(
     plugai: Callable[..., Any], model_dir: Path, no_eos: dict[str, float]
 ) -> None:

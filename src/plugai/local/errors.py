@@ -34,3 +34,10 @@ class Overloaded(UpstreamUnavailable):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message, headers={"Retry-After": str(max(1, round(retry_after)))})
         self.retry_after = retry_after
+
+
+class OverBudget(UpstreamUnavailable):
+    """The model alone needs more memory than ``local.memory_budget`` allows."""
+
+    code = "local_memory_budget"
+    retryable = False

@@ -4,8 +4,10 @@ A model loads on first use, in its own worker process. Requests to one model run
 time (one slot per model) behind a bounded queue; a full queue answers 503 + Retry-After.
 After a request the model stays loaded for its keep-alive (the server's ``local.keep_alive``
 is the most a request may ask for; -1 pins, 0 unloads at once); loading beyond
-``max_loaded`` first unloads the least recently used idle model. Everything runs on the
-gateway's event loop; the only blocking work happens in the workers.
+``max_loaded`` — or beyond ``memory_budget`` (each loaded model counts its worker's resident
+memory, a model about to load counts the size of its weights) — first unloads the least
+recently used idle models. Everything runs on the gateway's event loop; the only blocking
+work happens in the workers.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 
 from plugai.core.errors import ModelNotFound
 from plugai.local.discovery import discover
 from plugai.local.engines.base import Job, ModelSpec, Output
-from plugai.local.errors import Overloaded
+from plugai.local.errors import OverBudget, Overloaded
 from plugai.local.process import WorkerProcess, rss_bytes
 from plugai.settings import LocalSettings
 
@@ -69,6 +72,25 @@ class _Slot:
     @property
     def loaded(self) -> bool:
         return self.worker is not None and self.worker.alive
+
+
+def weights_size(path: Path) -> int:
+    """Bytes of a model's files: what loading it will roughly add to memory."""
+    try:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    except OSError:
+        return 0
+
+
+def _in_use(slots: list[_Slot]) -> int:
+    """Resident memory of loaded models (their weights' size where /proc cannot say)."""
+    total = 0
+    for slot in slots:
+        pid = slot.worker.pid if slot.worker is not None else None
+        total += (rss_bytes(pid) if pid else None) or weights_size(slot.spec.path)
+    return total
 
 
 class ModelManager:
@@ -199,12 +221,27 @@ class ModelManager:
 
     async def _make_room(self, wanted: _Slot) -> None:
         loaded = [s for s in self._slots.values() if s.loaded and s is not wanted]
-        while len(loaded) >= self.settings.max_loaded:
+        budget = self.settings.memory_budget
+        need = weights_size(wanted.spec.path) if budget is not None else 0
+        if budget is not None and need > budget:
+            raise OverBudget(
+                f"local/{wanted.spec.name} needs about {need} bytes, more than "
+                f"local.memory_budget ({budget} bytes) allows."
+            )
+        while True:
+            over_count = len(loaded) >= self.settings.max_loaded
+            over_memory = budget is not None and _in_use(loaded) + need > budget
+            if not (over_count or over_memory):
+                return
             idle = [s for s in loaded if s.waiting == 0 and s.keep_alive != PINNED]
             if not idle:
+                why = (
+                    f"local.max_loaded={self.settings.max_loaded}"
+                    if over_count
+                    else f"local.memory_budget={budget} bytes"
+                )
                 raise Overloaded(
-                    f"{len(loaded)} local models are loaded and busy (local.max_loaded="
-                    f"{self.settings.max_loaded}); try again later.",
+                    f"{len(loaded)} local models are loaded and busy ({why}); try again later.",
                     retry_after=5,
                 )
             victim = min(idle, key=lambda s: s.last_used)
