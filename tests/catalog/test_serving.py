@@ -3,6 +3,7 @@ runner, and storage never evicts or deletes it while it is loaded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,16 @@ from tests.conftest import assert_envelope
 from tests.local.conftest import needs_local, tiny_gguf, tiny_hf
 
 pytestmark = needs_local
+
+
+async def wait_for(get: Callable[[], Any], key: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The JSON object ``get`` answers, once ``key`` in it is set (or at the timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        body: dict[str, Any] = (await get()).json()
+        if body.get(key) is not None or asyncio.get_running_loop().time() > deadline:
+            return body
+        await asyncio.sleep(0.05)
 __all__ = ["tiny_gguf", "tiny_hf"]
 
 
@@ -32,6 +43,8 @@ async def test_pulled_model_serves_and_is_never_evicted_while_loaded(
             extra_body={"keep_alive": -1},
         )
         assert isinstance(reply.choices[0].message.content, str)
+        row = await wait_for(lambda: h.http.get("/v1/registry/models/tiny-Q8_0"), "last_used_at")
+        assert row["last_used_at"] is not None  # the use is recorded (off the request path)
         usage = (await h.http.get("/v1/storage")).json()
         assert "tiny-Q8_0" not in usage["evictable"]  # loaded
         assert_envelope(await h.http.delete("/v1/registry/models/tiny-Q8_0"), 409)

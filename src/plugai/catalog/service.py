@@ -5,6 +5,7 @@ manager put together once per app (built in the lifespan, reached through a depe
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
@@ -22,6 +23,7 @@ from plugai.settings import Settings
 from plugai.storage.manager import StorageManager
 
 log = structlog.get_logger("plugai.catalog")
+TOUCH_EVERY = 60.0  # seconds: a model's last use is written at most this often
 
 
 class RegistryService:
@@ -36,6 +38,10 @@ class RegistryService:
         self.settings = settings
         self.metrics = metrics or RegistryMetrics()
         self.manager = manager
+        self._touched: dict[str, float] = {}  # model id → monotonic time of the last write
+        self._touching: set[asyncio.Task[None]] = set()
+        if manager is not None:
+            manager.on_used = self.used
         self.provider_keys = provider_keys
         self.models_dir = settings.data_dir / "models"
         self.registry = ModelRegistry(db)
@@ -56,6 +62,23 @@ class RegistryService:
             on_ready=lambda model: publish(self.manager, [model], settings.local),
             metrics=self.metrics,
         )
+
+    def used(self, model_id: str) -> None:
+        """A local model served a request: record it (off the request path, at most once a
+        minute per model) so that storage eviction picks the least recently used."""
+        now = time.monotonic()
+        if now - self._touched.get(model_id, -TOUCH_EVERY) < TOUCH_EVERY:
+            return
+        self._touched[model_id] = now
+        task = asyncio.create_task(self._touch(model_id))
+        self._touching.add(task)
+        task.add_done_callback(self._touching.discard)
+
+    async def _touch(self, model_id: str) -> None:
+        try:
+            await self.registry.touch(model_id)
+        except Exception:
+            log.exception("registry_touch_failed", model=model_id)
 
     async def hf_token(self, user_id: str | None) -> str | None:
         """The job owner's stored ``huggingface`` key, else the operator's token
@@ -84,6 +107,8 @@ class RegistryService:
 
     async def stop(self) -> None:
         await self.downloads.stop()
+        if self._touching:
+            await asyncio.gather(*self._touching, return_exceptions=True)
 
     async def scan(self) -> ScanResult:
         local = self.settings.local

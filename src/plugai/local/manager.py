@@ -105,6 +105,8 @@ class ModelManager:
         self._slots: dict[str, _Slot] = {}
         self._load_lock = asyncio.Lock()  # one load (and its evictions) at a time
         self._stopping: set[asyncio.Task[None]] = set()
+        # Told the model's name after each request (the registry records last use from it).
+        self.on_used: Callable[[str], None] | None = None
         self.rescan(specs)
 
     # --- the models -----------------------------------------------------------------------
@@ -151,6 +153,8 @@ class ModelManager:
             slot.last_used = self._clock()
             if slot.waiting == 0:
                 self._keep(slot, effective_keep_alive(keep_alive, self.settings.keep_alive))
+            if self.on_used is not None:
+                self.on_used(name)
 
     async def load(self, name: str, keep_alive: float | None = None) -> LoadedModel:
         """Load ``name`` now (no-op when loaded) and restart its keep-alive."""
