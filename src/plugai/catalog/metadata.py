@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from plugai.local.engines import diffusers_engine
+
 log = structlog.get_logger("plugai.catalog")
 
 
@@ -108,3 +110,9 @@ def diffusers_metadata(folder: Path) -> dict[str, Any]:
     index = _json(folder / "model_index.json")
     meta = {"architecture": index.get("_class_name"), "diffusers": index.get("_diffusers_version")}
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def diffusers_modality(meta: dict[str, Any]) -> str:
+    """``3d`` for a pipeline that makes meshes (Shap-E), else ``image``: the modality of the
+    engine that will serve it."""
+    return diffusers_engine(meta.get("architecture")).modality.value

@@ -18,7 +18,12 @@ from typing import Any
 
 import structlog
 
-from plugai.catalog.metadata import diffusers_metadata, gguf_metadata, transformers_metadata
+from plugai.catalog.metadata import (
+    diffusers_metadata,
+    diffusers_modality,
+    gguf_metadata,
+    transformers_metadata,
+)
 
 log = structlog.get_logger("plugai.catalog")
 SPLIT = re.compile(r"^(?P<base>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
@@ -30,7 +35,7 @@ class Found:
 
     id: str
     format: str  # gguf | safetensors | diffusers
-    modality: str  # text | image
+    modality: str  # text | image | 3d
     path: Path  # the file (first split part) or the folder
     files: list[dict[str, Any]] = field(default_factory=list)  # {"path", "size", "sha256"}
     meta: dict[str, Any] = field(default_factory=dict)
@@ -86,13 +91,14 @@ def gguf_models(files: Iterable[Path]) -> Iterator[Found]:
 def folder_model(folder: Path, name: str) -> Found | None:
     """A transformers or diffusers folder, or None."""
     if (folder / "model_index.json").is_file():
+        meta = diffusers_metadata(folder)
         return Found(
             id=name,
             format="diffusers",
-            modality="image",
+            modality=diffusers_modality(meta),
             path=folder,
             files=_folder_files(folder),
-            meta=diffusers_metadata(folder),
+            meta=meta,
         )
     if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
         return Found(

@@ -11,16 +11,24 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from plugai.db.tables import RegistryModel
+from plugai.local.engines import diffusers_engine
 from plugai.local.engines.base import ModelSpec
 from plugai.local.manager import ModelManager
 from plugai.settings import LocalSettings
 
-ENGINES = {"gguf": "llama_cpp", "safetensors": "transformers"}  # diffusers: a later engine
+ENGINES = {"gguf": "llama_cpp", "safetensors": "transformers"}  # diffusers: by pipeline
+
+
+def engine_of(model: RegistryModel) -> str | None:
+    """The engine that serves ``model``: by format, and by pipeline class for diffusers."""
+    if model.format == "diffusers":
+        return diffusers_engine((model.meta or {}).get("architecture")).name
+    return ENGINES.get(model.format)
 
 
 def spec_of(model: RegistryModel, local: LocalSettings) -> ModelSpec | None:
     """The runner's spec for a ready model, or None when no engine serves its format."""
-    engine = ENGINES.get(model.format)
+    engine = engine_of(model)
     if engine is None or model.state != "ready":
         return None
     return ModelSpec(

@@ -1,6 +1,8 @@
 """Models found in the configured folders: a ``.gguf`` file is a llama.cpp model named after
-the file; a folder with ``config.json`` and ``*.safetensors`` is a transformers model named
-after the folder. The registry issue adds downloads and the HF cache; this is the floor."""
+the file; a folder with ``config.json`` and ``*.safetensors`` is a transformers model, one
+with ``model_index.json`` a diffusers pipeline (Shap-E for 3D, any other for images), each
+named after the folder. The registry issue adds downloads and the HF cache; this is the
+floor."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from pathlib import Path
 
 import structlog
 
+from plugai.local.engines import diffusers_engine
 from plugai.local.engines.base import ModelSpec
+from plugai.local.engines.diffusion_options import pipeline_class
 from plugai.settings import LocalSettings
 
 log = structlog.get_logger("plugai.local")
@@ -22,6 +26,8 @@ def _candidates(folder: Path) -> Iterable[tuple[str, Path, str]]:
     for entry in sorted(folder.iterdir()):
         if entry.is_file() and entry.suffix.lower() == ".gguf":
             yield entry.stem, entry, "llama_cpp"
+        elif entry.is_dir() and (entry / "model_index.json").is_file():
+            yield entry.name, entry, diffusers_engine(pipeline_class(entry)).name
         elif (
             entry.is_dir()
             and (entry / "config.json").is_file()
