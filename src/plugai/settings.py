@@ -157,6 +157,13 @@ class LocalSettings(_Section):
     stall_timeout: Duration = Field(
         30.0, gt=0, description="A download that receives no bytes this long is retried."
     )
+    download_stale: Duration = Field(
+        30.0,
+        ge=2,
+        description="A running download whose process wrote no heartbeat (one a second) this "
+        "long is queued again, for a process on another machine; on the same data dir a dead "
+        "process's downloads are queued again at once (its lock on the job is gone).",
+    )
     hf_endpoint: str | None = Field(
         None, description="Hugging Face Hub (or mirror) URL; default HF_ENDPOINT or the hub."
     )
@@ -168,12 +175,31 @@ class LocalSettings(_Section):
 
 class StorageSettings(_Section):
     limit: ByteSize | None = None
-    artifact_ttl: Duration = 7 * 86400.0
+    artifact_ttl: Duration = Field(
+        7 * 86400.0,
+        ge=0,
+        description="Generated files are deleted this long after their "
+        "creation unless pinned; 0 keeps them until deleted.",
+    )
     eviction: Literal["evict", "refuse"] = Field(
         "evict", description="Over the limit: evict LRU idle downloaded models, or refuse (507)."
     )
     min_free_disk: ByteSize = Field(
         ByteSize(1024**3), description="Free disk a download must leave on the models' disk."
+    )
+    artifact_url_ttl: Duration = Field(
+        3600.0, gt=0, description="How long a signed artifact URL works without an API key."
+    )
+
+
+class JobsSettings(_Section):
+    concurrency: int = Field(
+        1, ge=1, le=64, description="Generation jobs a gateway process runs at once; more wait."
+    )
+    retention: Duration = Field(
+        7 * 86400.0,
+        gt=0,
+        description="How long finished jobs stay listed (their files follow storage.artifact_ttl).",
     )
 
 
@@ -196,6 +222,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @property
     def resolved_database_url(self) -> str:

@@ -31,3 +31,24 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> No
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     finally:
         await db.dispose()
+
+
+async def test_migrations_match_the_models(database_url: str) -> None:
+    """Every table, column and index of ``tables.py`` is what the migrations create."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from plugai.db.tables import Base
+
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        async with db.engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                )
+            )
+        assert diff == [], diff
+    finally:
+        await db.dispose()

@@ -152,7 +152,7 @@ async def test_quota_hit_is_a_507_and_two_downloads_stay_inside(
         job = next(r.json() for r in answers if r.status_code == 202)
         job = await wait_job(h.http, job["id"])
         usage = (await h.http.get("/v1/storage")).json()
-        assert (usage["used"], usage["reserved"]) == ({"models": 600}, 0)
+        assert (usage["used"], usage["reserved"]) == ({"models": 600, "artifacts": 0}, 0)
         pinned = await h.http.patch(f"/v1/registry/models/{job['model']}", json={"pinned": True})
         assert pinned.json()["pinned"] is True
         cleanup = (await h.http.post("/v1/storage/cleanup", json={"dry_run": True})).json()
@@ -162,6 +162,7 @@ async def test_quota_hit_is_a_507_and_two_downloads_stay_inside(
             "evicted": [],
             "removed_records": [],
             "freed": 0,
+            "expired_artifacts": 0,
         }
 
 
@@ -181,6 +182,9 @@ async def test_unannounced_size_is_stopped_when_the_room_runs_out(
         assert "storage full" in failed["error"] and "did not announce" in failed["error"]
         partial = h.app.state.settings.data_dir / "models" / ".partial"
         assert not partial.exists() or not any(partial.iterdir())
-        assert (await h.http.get("/v1/registry/models")).json()["data"] == []
+        listed = (await h.http.get("/v1/registry/models")).json()["data"]
+        assert [(m["id"], m["state"], m["total_size"]) for m in listed] == [
+            ("sizeless", "failed", 0)
+        ]
         job = (await h.http.post("/v1/registry/downloads", json={"source": small})).json()
         assert (await wait_job(h.http, job["id"]))["bytes_done"] == 50_000

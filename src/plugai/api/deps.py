@@ -6,8 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from plugai.artifacts.store import ArtifactStore
 from plugai.core.errors import AuthenticationFailed, PermissionDenied
 from plugai.db.database import Database
+from plugai.generation.service import GenerationService
+from plugai.jobs.metrics import GenerationMetrics
+from plugai.jobs.runner import JobRunner
 from plugai.observability.metrics import Metrics
 from plugai.routing.catalog import ModelCatalog
 from plugai.routing.gateway import CallContext, Gateway
@@ -83,6 +87,26 @@ async def _session_chat(request: Request) -> SessionChat:
     return chat
 
 
+async def _artifacts(request: Request) -> ArtifactStore:
+    store: ArtifactStore = request.app.state.artifacts
+    return store
+
+
+async def _jobs(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+async def _generation(request: Request) -> GenerationService:
+    service: GenerationService = request.app.state.generation
+    return service
+
+
+async def _generation_metrics(request: Request) -> GenerationMetrics:
+    metrics: GenerationMetrics = request.app.state.generation_metrics
+    return metrics
+
+
 async def _call_context(
     request: Request, principal: Annotated[Principal, Depends(_principal)]
 ) -> CallContext:
@@ -103,3 +127,7 @@ DatabaseDep = Annotated[Database, Depends(_db)]
 UsersDep = Annotated[UserDirectory, Depends(_users)]
 VaultDep = Annotated[SecretVault, Depends(_vault)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
+JobsDep = Annotated[JobRunner, Depends(_jobs)]
+GenerationMetricsDep = Annotated[GenerationMetrics, Depends(_generation_metrics)]
+GenerationDep = Annotated[GenerationService, Depends(_generation)]

@@ -2,6 +2,10 @@
 
 request id, body size limit, API-key authentication of ``/v1`` (before any body is
 read or parsed), the Prometheus HTTP metrics and one structured log line.
+
+One exemption from the API key: ``GET``/``HEAD /v1/artifacts/{id}`` carrying a
+``signature`` query parameter (a signed download link, for ``<img src>`` and plain
+downloads); that route checks the signature itself and answers 403 when it is bad.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +29,7 @@ log = structlog.get_logger("plugai.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_ARTIFACT_FILE = re.compile(r"^/v1/artifacts/art_[A-Za-z0-9]+$")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -39,6 +45,14 @@ def _token(scope: Scope) -> str | None:
         scheme, _, token = auth.partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
     return _header(scope, b"x-api-key")  # what Anthropic clients send
+
+
+def _signed_artifact_download(scope: Scope) -> bool:
+    """A signed link to one artifact's file: the route verifies it instead of a key."""
+    if scope["method"] not in ("GET", "HEAD") or not _ARTIFACT_FILE.match(scope["path"]):
+        return False
+    query = scope.get("query_string", b"").decode("latin-1")
+    return "signature" in parse_qs(query)
 
 
 async def _send_error(send: Send, exc: PlugAIError, request_id: str) -> None:
@@ -116,7 +130,11 @@ class RequestContextMiddleware:
             length = _header(scope, b"content-length")
             if length is not None and length.isdigit() and int(length) > limit:
                 early = PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-            elif self._needs_auth(scope["path"]) and scope["method"] != "OPTIONS":
+            elif (
+                self._needs_auth(scope["path"])
+                and scope["method"] != "OPTIONS"
+                and not _signed_artifact_download(scope)
+            ):
                 early = await self._authenticate(scope, state)
             if early is not None:
                 status = early.status

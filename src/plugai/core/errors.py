@@ -14,6 +14,7 @@ one once, at the edge, as the OpenAI error envelope with the status given here::
     ├── MethodNotAllowed              405
     ├── Conflict                      409 conflict_error
     ├── PayloadTooLarge               413
+    ├── RangeNotSatisfiable           416  (a download's Range lies beyond the file)
     ├── RateLimited                   429 rate_limit_error   (retry_after)
     ├── StorageFull                   507 storage_full
     ├── ConfigError                   configuration, stops start-up (exit code 2)
@@ -104,6 +105,12 @@ class PayloadTooLarge(PlugAIError):
     status = 413
     type = "invalid_request_error"
     code = "payload_too_large"
+
+
+class RangeNotSatisfiable(PlugAIError):
+    status = 416
+    type = "invalid_request_error"
+    code = "range_not_satisfiable"
 
 
 class RateLimited(PlugAIError):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     LargeBinary,
@@ -96,7 +97,7 @@ class UsageRecord(Base):
     status: Mapped[str] = mapped_column(String(8))
     prompt_tokens: Mapped[int] = mapped_column(default=0)
     completion_tokens: Mapped[int] = mapped_column(default=0)
-    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)  # as 0003 created it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -204,5 +205,63 @@ class DownloadJob(Base):
     model_id: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class ArtifactRow(Base):
+    """A generated file (image, mesh, preview) owned by a user, kept under the artifacts root.
+
+    ``sha256`` is the HTTP ETag; ``expires_at`` is None when pinned or kept forever.
+    """
+
+    __tablename__ = "artifacts"
+    __table_args__ = (
+        Index("ix_artifacts_user_created", "user_id", "created_at"),
+        Index("ix_artifacts_expires", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    mime: Mapped[str] = mapped_column(String(100))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(300))
+    model: Mapped[str | None] = mapped_column(String(300), default=None)
+    job_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class JobRow(Base):
+    """A long image or 3D generation run in the background by the process that took it.
+
+    ``owner`` names that process and ``heartbeat_at`` shows it is alive: an active job whose
+    owner stopped beating is failed by any other process (it cannot be resumed elsewhere).
+    """
+
+    __tablename__ = "generation_jobs"
+    __table_args__ = (
+        Index("ix_generation_jobs_user_created", "user_id", "created_at"),
+        Index("ix_generation_jobs_status", "status", "heartbeat_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(300))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    step: Mapped[int] = mapped_column(default=0)
+    steps: Mapped[int] = mapped_column(default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    owner: Mapped[str] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from plugai.core.errors import ConfigError, VaultError
 
 _VERSION = b"\x01"
 _NONCE = 12
 KEY_FILE = "master.key"
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 def decode_master_key(text: str) -> bytes:
@@ -79,7 +82,23 @@ class SecretVault:
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != 32:
             raise ValueError("the master key must be 32 bytes")
-        self._aead = AESGCM(master_key)
+        self._key = master_key
+        self._cipher: AESGCM | None = None
+        self._derive_root = hmac.new(master_key, b"plugai:derive:v1", hashlib.sha256).digest()
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (e.g. signing URLs), stable for this master key:
+        what it signs stays valid across restarts, and no purpose learns another's key."""
+        return hmac.new(self._derive_root, purpose.encode(), hashlib.sha256).digest()
+
+    def _aead(self) -> AESGCM:
+        """Built on first use: cryptography's native library (about 6 MB) stays out of a
+        server that has no stored secret to open."""
+        if self._cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._cipher = AESGCM(self._key)
+        return self._cipher
 
     @staticmethod
     def _aad(owner: str, name: str) -> bytes:
@@ -87,15 +106,17 @@ class SecretVault:
 
     def encrypt(self, plaintext: str, *, owner: str, name: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE)
-        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), self._aad(owner, name))
+        sealed = self._aead().encrypt(nonce, plaintext.encode("utf-8"), self._aad(owner, name))
         return _VERSION + nonce + sealed
 
     def decrypt(self, blob: bytes, *, owner: str, name: str) -> str:
         if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
             raise VaultError(f"Stored secret {name!r} is malformed.")
+        from cryptography.exceptions import InvalidTag
+
         nonce, sealed = blob[1 : 1 + _NONCE], blob[1 + _NONCE :]
         try:
-            plain = self._aead.decrypt(nonce, sealed, self._aad(owner, name))
+            plain = self._aead().decrypt(nonce, sealed, self._aad(owner, name))
         except InvalidTag as exc:
             raise VaultError(
                 f"Stored secret {name!r} cannot be decrypted: wrong master key or tampered data."

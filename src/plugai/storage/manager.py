@@ -1,5 +1,8 @@
 """The storage manager: quota (``storage.limit``) and free-disk floor for downloaded models.
 
+The quota covers downloaded models and artifacts (generated files) together; artifacts are
+never evicted to make room for a model, they expire (``storage.artifact_ttl``) instead.
+
 Space is reserved before a download starts: an active job's announced size counts as
 used until it finishes (then its model counts instead), so two downloads at once cannot
 both squeeze into the same free space. Reservations are decided under one lock and written
@@ -15,14 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from plugai.catalog.metrics import RegistryMetrics
 from plugai.core.errors import StorageFull
 from plugai.db.database import Database
-from plugai.db.tables import DownloadJob, RegistryModel
+from plugai.db.tables import ArtifactRow, DownloadJob, RegistryModel
 from plugai.settings import StorageSettings
 
 log = structlog.get_logger("plugai.storage")
@@ -39,11 +43,20 @@ def human(n: int) -> str:
     return f"{n} B"
 
 
+class ArtifactExpiry(Protocol):
+    """What the storage manager needs of the artifact store: expiring what is due."""
+
+    async def expire(
+        self, now: datetime | None = None, *, dry_run: bool = False
+    ) -> tuple[int, int]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     limit: int | None
     used_models: int
     reserved: int
+    used_artifacts: int
     disk_free: int
     disk_total: int
     min_free_disk: int
@@ -58,6 +71,7 @@ class Cleanup:
     evicted: list[str] = field(default_factory=list)
     removed_records: list[str] = field(default_factory=list)
     freed: int = 0
+    expired_artifacts: int = 0
 
 
 class StorageManager:
@@ -77,6 +91,7 @@ class StorageManager:
         self.is_loaded = is_loaded  # set by whoever owns the loaded models
         self.on_removed = on_removed
         self.lock = asyncio.Lock()  # reservation decisions, one at a time per process
+        self.artifacts: ArtifactExpiry | None = None  # set by whoever builds the artifact store
 
     def disk(self) -> tuple[int, int]:
         self.models_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +108,11 @@ class StorageManager:
             jobs = await s.scalars(select(DownloadJob).where(DownloadJob.state.in_(ACTIVE_JOBS)))
             return sum((j.bytes_total or 0) for j in jobs if j.id != exclude_job)
 
+    async def _artifact_bytes(self) -> int:
+        async with self.db.session() as s:
+            total = await s.scalar(select(func.coalesce(func.sum(ArtifactRow.bytes), 0)))
+        return int(total or 0)
+
     def _candidates(self, rows: list[RegistryModel]) -> list[RegistryModel]:
         """Evictable models, least recently used first."""
         idle = [
@@ -106,16 +126,19 @@ class StorageManager:
         rows = await self._downloaded()
         candidates = self._candidates(rows)
         free, total = self.disk()
-        used, reserved = (
+        used, reserved, artifacts = (
             sum(r.total_size for r in rows if r.state != "missing"),
             await self._reserved(),
+            await self._artifact_bytes(),
         )
         self.metrics.storage_used.labels("models").set(used)
         self.metrics.storage_used.labels("reserved").set(reserved)
+        self.metrics.storage_used.labels("artifacts").set(artifacts)
         return Usage(
             limit=int(self.settings.limit) if self.settings.limit is not None else None,
             used_models=used,
             reserved=reserved,
+            used_artifacts=artifacts,
             disk_free=free,
             disk_total=total,
             min_free_disk=int(self.settings.min_free_disk),
@@ -130,7 +153,8 @@ class StorageManager:
         if usage.limit is None:
             return max(0, by_disk)
         reserved = await self._reserved(exclude_job)
-        return max(0, min(by_disk, usage.limit - usage.used_models - reserved))
+        taken = usage.used_models + usage.used_artifacts + reserved
+        return max(0, min(by_disk, usage.limit - taken))
 
     async def make_room(self, need: int, on_disk: int = 0) -> list[str]:
         """Room for ``need`` more bytes (``on_disk`` of them already written), or StorageFull.
@@ -141,7 +165,7 @@ class StorageManager:
         usage = await self.usage()
         short = 0
         if usage.limit is not None:
-            short = usage.used_models + usage.reserved + need - usage.limit
+            short = usage.used_models + usage.used_artifacts + usage.reserved + need - usage.limit
         disk_short = (need - on_disk) + usage.min_free_disk - usage.disk_free
         short = max(short, disk_short)
         if short <= 0:
@@ -158,7 +182,8 @@ class StorageManager:
             raise StorageFull(
                 f"Not enough storage: {human(need)} needed, {human(short)} more than there is "
                 f"room for (limit {human(usage.limit) if usage.limit is not None else 'none'}, "
-                f"used {human(usage.used_models)}, reserved {human(usage.reserved)}, "
+                f"models {human(usage.used_models)}, artifacts {human(usage.used_artifacts)}, "
+                f"reserved {human(usage.reserved)}, "
                 f"disk free {human(usage.disk_free)}, floor {human(usage.min_free_disk)}). "
                 f"Evicting idle models could free {human(usage.evictable_bytes)}"
                 + (" (eviction policy is 'refuse')." if self.settings.eviction == "refuse" else ".")
@@ -189,9 +214,13 @@ class StorageManager:
         shutil.rmtree(folder, ignore_errors=True)
 
     async def cleanup(self, dry_run: bool) -> Cleanup:
-        """Drop records of failed/missing downloads and evict idle models while over limit."""
+        """Expire due artifacts, drop records of failed/missing downloads and evict idle
+        models while over the limit."""
         result = Cleanup()
         async with self.lock:
+            if self.artifacts is not None:
+                count, freed = await self.artifacts.expire(dry_run=dry_run)
+                result.expired_artifacts, result.freed = count, freed
             rows = await self._downloaded()
             for row in rows:
                 if row.state in ("failed", "missing"):
@@ -200,7 +229,9 @@ class StorageManager:
                         await self.evict(row)
             usage = await self.usage()
             if usage.limit is not None:
-                over = usage.used_models + usage.reserved - usage.limit
+                over = usage.used_models + usage.used_artifacts + usage.reserved - usage.limit
+                if dry_run:  # what the expiry would have freed
+                    over -= result.freed
                 by_id = {r.id: r for r in rows}
                 for model_id in usage.evictable:
                     if over <= 0 or self.settings.eviction == "refuse":

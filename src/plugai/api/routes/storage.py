@@ -1,4 +1,5 @@
-"""Storage API: where the bytes go (limit, used by kind, reserved, disk) and cleanup."""
+"""Storage API: where the bytes go (limit, used by kind, reserved, disk) and cleanup
+(which also expires the artifacts past their retention)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ async def storage_usage(_user: CurrentUser, registry: Registry) -> StorageUsageP
     usage = await storage.usage()
     free = None
     if usage.limit is not None:
-        free = max(0, usage.limit - usage.used_models - usage.reserved)
+        free = max(0, usage.limit - usage.used_models - usage.used_artifacts - usage.reserved)
     return StorageUsagePublic(
         limit=usage.limit,
-        used={"models": usage.used_models},
+        used={"models": usage.used_models, "artifacts": usage.used_artifacts},
         reserved=usage.reserved,
         free=free,
         disk_free=usage.disk_free,
@@ -43,4 +44,5 @@ async def storage_cleanup(
         evicted=result.evicted,
         removed_records=result.removed_records,
         freed=result.freed,
+        expired_artifacts=result.expired_artifacts,
     )

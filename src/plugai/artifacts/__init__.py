@@ -1,0 +1,1 @@
+"""Generated files (images, meshes, previews) kept as artifacts owned by the caller."""

@@ -1,0 +1,1 @@
+"""Long generation jobs: run in the background with progress, cancellable, persisted."""
