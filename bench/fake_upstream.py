@@ -8,6 +8,9 @@
 transfer encoding, one HTTP chunk per event, as real upstreams send them).
 ``GET /v1/models`` lists ``bench-model``. Every answer is built once at import, so the
 server costs a few microseconds per request and is never the bottleneck.
+
+``--pace MS`` writes a stream's events one by one, ``MS`` milliseconds apart, as a model
+producing tokens does: a reader then gets one event per read instead of the whole stream.
 """
 
 from __future__ import annotations
@@ -67,17 +70,22 @@ def _chunk(index: int) -> dict[str, object]:
     }
 
 
-def _stream() -> bytes:
+def _stream_pieces() -> list[bytes]:
+    """The stream's writes: headers with the first event, each further event, the end."""
     usage = {**_chunk(0), "choices": [], "usage": USAGE}
     events = [b"data: " + orjson.dumps(_chunk(i)) + b"\n\n" for i in range(CHUNKS)]
     events += [b"data: " + orjson.dumps(usage) + b"\n\n", b"data: [DONE]\n\n"]
-    body = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    pieces = [b"%x\r\n%s\r\n" % (len(e), e) for e in events]
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-    return head + b"\r\n" + body
+    pieces[0] = head + b"\r\n" + pieces[0]
+    pieces[-1] += b"0\r\n\r\n"
+    return pieces
 
 
 COMPLETION = _http("200 OK", "application/json", _completion())
-STREAM = _stream()
+STREAM_PIECES = _stream_pieces()
+STREAM = b"".join(STREAM_PIECES)
+PACE = 0.0  # seconds between a stream's events (--pace)
 MODELS = _http(
     "200 OK",
     "application/json",
@@ -127,10 +135,24 @@ class _Connection(asyncio.Protocol):
                 return
             body = bytes(self.buffer[end + 4 : end + 4 + length])
             del self.buffer[: end + 4 + length]
-            self.transport.write(answer(request_line, body))
+            reply = answer(request_line, body)
+            if reply is STREAM and PACE:
+                self._paced(0)
+            else:
+                self.transport.write(reply)
             if b"connection: close" in headers:
                 self.transport.close()
                 return
+
+    def _paced(self, i: int) -> None:
+        """Write event ``i`` of the stream, then schedule the next (a chain keeps the order,
+        which timers due close together do not always do)."""
+        assert self.transport is not None
+        if self.transport.is_closing():
+            return
+        self.transport.write(STREAM_PIECES[i])
+        if i + 1 < len(STREAM_PIECES):
+            asyncio.get_running_loop().call_later(PACE, self._paced, i + 1)
 
 
 async def serve(port: int) -> None:
@@ -143,7 +165,10 @@ async def serve(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
+    parser.add_argument("--pace", type=float, default=0.0, help="ms between stream events")
+    args = parser.parse_args()
+    global PACE
+    port, PACE = args.port, args.pace / 1000
     with contextlib.suppress(KeyboardInterrupt):
         try:
             import uvloop

@@ -129,12 +129,13 @@ class Processes:
         self.procs.append(proc)
         return proc
 
-    def upstream(self, cpu: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    def upstream(
+        self, cpu: int, log: Path, pace_ms: float = 0.0
+    ) -> tuple[subprocess.Popen[bytes], int]:
         """The fake OpenAI upstream (``fake_upstream.py``), ready to answer."""
         port = free_port()
-        proc = self.start(
-            [sys.executable, str(BENCH / "fake_upstream.py"), "--port", str(port)], cpu, log
-        )
+        cmd = [sys.executable, str(BENCH / "fake_upstream.py"), "--port", str(port)]
+        proc = self.start([*cmd, "--pace", str(pace_ms)], cpu, log)
         wait_port(port, proc)
         return proc, port
 

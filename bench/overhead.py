@@ -3,6 +3,7 @@
     .venv/bin/python bench/overhead.py            # 5 s per cell, about 2 minutes
     .venv/bin/python bench/overhead.py --quick    # 2 s per cell, under a minute
     .venv/bin/python bench/overhead.py --profile /tmp/plugai.folded   # + py-spy profile
+    .venv/bin/python bench/overhead.py --mode stream --pace 1   # tokens 1 ms apart
 
 It starts the fake OpenAI upstream (``fake_upstream.py``) and ``plugai serve`` (one worker,
 SQLite in a temporary data dir), then drives ``POST /v1/chat/completions``, non-streaming
@@ -385,6 +386,13 @@ def main() -> int:
     parser.add_argument("--mode", choices=["json", "stream", "both"], default="both")
     parser.add_argument("--no-wrk", action="store_true", help="skip the wrk rows")
     parser.add_argument("--profile", type=Path, help="py-spy the gateway into this folded file")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="the upstream writes stream events MS ms apart (default: all in one write)",
+    )
     args = parser.parse_args()
     seconds, warmup = (2.0, 0.5) if args.quick else (5.0, 1.0)
     modes = ["json", "stream"] if args.mode == "both" else [args.mode]
@@ -396,7 +404,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="plugai-bench-") as tmp_name, Processes() as procs:
         tmp = Path(tmp_name)
         with stage("start upstream and PlugAI"):
-            upstream, up_port = procs.upstream(LOAD_CPU, tmp / "upstream.log")
+            upstream, up_port = procs.upstream(LOAD_CPU, tmp / "upstream.log", args.pace)
             gateway, port, startup = start_gateway(procs, tmp, up_port)
         time.sleep(0.5)
         idle = rss_mb(gateway.pid)
@@ -425,7 +433,8 @@ def main() -> int:
             spy.wait(30)
     print(
         f"\n## PlugAI overhead ({seconds:.0f} s per cell, gateway on core {GATEWAY_CPU}, "
-        f"upstream + driver on core {LOAD_CPU}{', py-spy attached' if spy else ''})\n"
+        f"upstream + driver on core {LOAD_CPU}{', py-spy attached' if spy else ''}"
+        f"{f', stream events {args.pace:g} ms apart' if args.pace else ''})\n"
     )
     print(report(cells, summarize(cells, idle, after, startup)))
     noisy = sum(disturbed(c) >= QUIET for c in cells)

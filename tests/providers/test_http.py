@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from plugai.core.errors import UpstreamProtocolError
-from plugai.providers.http import ndjson_lines, sse_events
+from plugai.providers.http import ndjson_lines, sse_data, sse_events
 
 
 @asynccontextmanager
@@ -61,6 +61,32 @@ async def test_sse_events_survive_odd_fragments() -> None:
         (None, b"line one\nline two"),
         (None, b"[DONE]"),
     ]
+
+
+async def test_sse_data_survives_odd_fragments() -> None:
+    pieces = [
+        b'data: {"a"',
+        b":1}\r",  # a CR at the end of one write, its LF at the start of the next
+        b"\n\r\n: a comment\nevent: pi",
+        b"ng\ndata: x\r\n\r\n",
+        b"data: line one\ndata:line two\n\n\n",
+        b"data:\n\nretry: 5\n\n",  # no data: nothing to pass on
+        b"data: [DONE]",
+    ]
+    batches = await read(pieces, sse_data)
+    assert [data for batch in batches for data in batch] == [
+        b'{"a":1}',
+        b"x",
+        b"line one\nline two",
+        b"[DONE]",
+    ]
+    assert all(batches)
+
+
+async def test_sse_data_passes_on_what_arrived_together_at_once() -> None:
+    events = b"".join(b'data: {"n":%d}\n\n' % i for i in range(3))
+    batches = await read([events, b"data: [DONE]\n\n"], sse_data)
+    assert batches == [[b'{"n":0}', b'{"n":1}', b'{"n":2}'], [b"[DONE]"]]
 
 
 async def test_ndjson_lines_survive_odd_fragments() -> None:

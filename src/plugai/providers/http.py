@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aiohttp
 import orjson
@@ -32,7 +32,26 @@ from plugai.core.errors import (
 )
 from plugai.observability.tracing import outgoing_headers
 
+if TYPE_CHECKING:
+    from plugai.core.chat import ChatRequest
+    from plugai.core.completions import CompletionRequest
+    from plugai.core.credentials import Credentials
+
 MessageOf = Callable[[Any], str | None]
+
+
+@runtime_checkable
+class RawStreams(Protocol):
+    """An adapter whose upstream streams chunks in the canonical (OpenAI) shape already:
+    the gateway relays their raw JSON, one list per network read, without decoding."""
+
+    def relay_chat(
+        self, request: ChatRequest, creds: Credentials
+    ) -> AsyncIterator[list[bytes]]: ...
+
+    def relay_complete(
+        self, request: CompletionRequest, creds: Credentials
+    ) -> AsyncIterator[list[bytes]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +224,42 @@ async def sse_events(resp: aiohttp.ClientResponse) -> AsyncIterator[tuple[str | 
         data.append(line[6:] if line[5:6] == b" " else line[5:])
     if data:
         yield event, b"\n".join(data)
+
+
+async def sse_data(resp: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
+    """The data of each server-sent event, one list per block read from the network:
+    what has arrived goes on together and nothing waits for more. Event names are
+    dropped (the OpenAI stream has none).
+
+    Events are cut at blank lines with one C-level split per block; only an event that is
+    not a single ``data: …`` line (comments, several lines, other fields) is split into
+    lines in Python.
+    """
+    pending = b""
+    async for block in resp.content.iter_any():
+        buf = pending + block if pending else block
+        if b"\r" in buf:  # CRLF or CR line ends; a CR at the end may be half of a CRLF
+            held = b"\r" if buf[-1:] == b"\r" else b""
+            buf = buf[: len(buf) - len(held)].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            buf += held
+        *events, pending = buf.split(b"\n\n")
+        batch = []
+        for event in events:
+            simple = event[:6] == b"data: " and b"\n" not in event
+            data = event[6:] if simple else _data_of(event)
+            if data:
+                batch.append(data)
+        if batch:
+            yield batch
+    if data := _data_of(pending.rstrip(b"\r\n")):
+        yield [data]
+
+
+def _data_of(event: bytes) -> bytes:
+    lines = event.split(b"\n")
+    return b"\n".join(
+        line[6:] if line[5:6] == b" " else line[5:] for line in lines if line[:5] == b"data:"
+    )
 
 
 async def ndjson_lines(resp: aiohttp.ClientResponse) -> AsyncIterator[Any]:

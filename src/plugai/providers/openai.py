@@ -1,7 +1,8 @@
 """OpenAI's wire format: OpenAI itself and every OpenAI-compatible service (presets).
 
 Chunks from a compatible upstream already have the canonical shape, so streaming relays
-them as they come, without conversion.
+them as they come, without conversion: ``relay_chat`` / ``relay_complete`` hand on the
+raw JSON of each event, decoding only what may be an error.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from plugai.core.chat import ChatChunk, ChatCompletion, ChatRequest
 from plugai.core.completions import CompletionRequest, TextCompletion
 from plugai.core.credentials import Credentials
 from plugai.core.embeddings import EmbeddingRequest, EmbeddingResult
-from plugai.core.errors import ConfigError, UpstreamAuthError, UpstreamProtocolError
+from plugai.core.errors import (
+    ConfigError,
+    PlugAIError,
+    UpstreamAuthError,
+    UpstreamProtocolError,
+)
 from plugai.core.images import GeneratedImage, ImageRequest, ImageResult
 from plugai.core.models import Capabilities, Modality, ModelCard
 from plugai.core.parameters import subset
 from plugai.providers.base import Operation, Provider
-from plugai.providers.http import HttpUpstream, Timeouts, sse_events, upstream_error
+from plugai.providers.http import HttpUpstream, Timeouts, sse_data, sse_events, upstream_error
 from plugai.settings import ProviderSettings
 
 
@@ -36,6 +42,7 @@ class Preset:
     vision_default: bool = False
 
 
+DONE = b"[DONE]"
 _NO_LOGPROBS = frozenset({"logprobs", "top_logprobs", "logit_bias"})
 _OPENAI_ONLY = frozenset({"service_tier", "metadata", "store"})
 
@@ -169,6 +176,39 @@ class OpenAIProvider(Provider):
             )
             raise err
 
+    def _check_raw(self, data: bytes) -> None:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamProtocolError(f"{self.name}: stream event is not JSON") from exc
+        self._check_chunk(obj)
+
+    async def _relay(
+        self, path: str, body: dict[str, Any], creds: Credentials
+    ) -> AsyncIterator[list[bytes]]:
+        """The events' raw JSON, one list per network read, up to ``[DONE]``. Only an event
+        that may be an error (or is no object) is decoded, to raise it. The gateway streams
+        through this, not ``stream_chat``: a subclass that changes chunks overrides both."""
+        if self.preset.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        async with self.http.request("POST", path, json=body, headers=self._headers(creds)) as resp:
+            async for batch in sse_data(resp):
+                done = DONE in batch
+                if done:
+                    batch = batch[: batch.index(DONE)]
+                for i, data in enumerate(batch):
+                    if data[:1] != b"{" or b'"error"' in data:
+                        try:
+                            self._check_raw(data)
+                        except PlugAIError:
+                            if i:  # what came before the error goes out first
+                                yield batch[:i]
+                            raise
+                if batch:
+                    yield batch
+                if done:
+                    return
+
     # --- operations ---------------------------------------------------------------------
     async def chat(self, request: ChatRequest, creds: Credentials) -> ChatCompletion:
         body = self._body(request.model, request.params, messages=request.messages)
@@ -198,6 +238,11 @@ class OpenAIProvider(Provider):
                 self._check_chunk(obj)
                 yield cast(ChatChunk, obj)
 
+    def relay_chat(self, request: ChatRequest, creds: Credentials) -> AsyncIterator[list[bytes]]:
+        """``stream_chat`` as raw event JSON (see ``_relay``)."""
+        body = self._body(request.model, request.params, messages=request.messages, stream=True)
+        return self._relay("/chat/completions", body, creds)
+
     async def complete(self, request: CompletionRequest, creds: Credentials) -> TextCompletion:
         body = self._body(request.model, request.params, prompt=request.prompt)
         data = await self.http.json("POST", "/completions", json=body, headers=self._headers(creds))
@@ -220,6 +265,13 @@ class OpenAIProvider(Provider):
                 obj = orjson.loads(data)
                 self._check_chunk(obj)
                 yield cast(TextCompletion, obj)
+
+    def relay_complete(
+        self, request: CompletionRequest, creds: Credentials
+    ) -> AsyncIterator[list[bytes]]:
+        """``stream_complete`` as raw event JSON (see ``_relay``)."""
+        body = self._body(request.model, request.params, prompt=request.prompt, stream=True)
+        return self._relay("/completions", body, creds)
 
     async def embed(self, request: EmbeddingRequest, creds: Credentials) -> EmbeddingResult:
         body = self._body(

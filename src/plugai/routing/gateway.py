@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
+
+import orjson
 
 from plugai.core.chat import ChatChunk, ChatCompletion, ChatRequest, Usage
 from plugai.core.completions import CompletionRequest, TextCompletion
@@ -18,12 +20,14 @@ from plugai.core.errors import (
     InvalidRequest,
     PlugAIError,
     UpstreamAuthError,
+    UpstreamUnavailable,
 )
 from plugai.core.images import ImageRequest, ImageResult
 from plugai.core.meshes import MeshRequest, MeshResult
 from plugai.observability.metrics import Metrics
 from plugai.observability.usage import UsageEntry, UsageRecorder
 from plugai.providers.base import Operation
+from plugai.providers.http import RawStreams
 from plugai.routing.credentials import CredentialResolver
 from plugai.routing.deployments import Deployment, Route
 from plugai.routing.router import Router
@@ -32,6 +36,8 @@ from plugai.settings import RoutingSettings
 
 T = TypeVar("T")
 S = TypeVar("S", ChatChunk, TextCompletion)
+X = TypeVar("X")
+Events = AsyncIterator[list[bytes]]  # raw JSON of streamed chunks, one list per network read
 
 
 @dataclass
@@ -52,6 +58,65 @@ def show_usage_as_asked(piece: S, include_usage: bool) -> bool:
         return False
     del piece["usage"]
     return True
+
+
+_USAGE = b'"usage"'
+_NULL_USAGE = b',"usage":null'  # on every chunk of an OpenAI stream that counts usage
+
+
+def _frames(
+    events: list[bytes], include_usage: bool, usage: Usage | None
+) -> tuple[bytes, Usage | None]:
+    """SSE frames for a batch of chunks in raw JSON, and the usage reported so far.
+
+    Chunks go on as the upstream's bytes. ``show_usage_as_asked`` applies without decoding
+    to the common ``,"usage":null`` (cut out when the caller did not ask for usage); any
+    other chunk that mentions usage is decoded, and re-encoded only when that changes it.
+    """
+    out = []
+    for data in events:
+        if _USAGE in data:
+            if _NULL_USAGE in data and data.count(_USAGE) == 1:
+                if not include_usage:
+                    data = data.replace(_NULL_USAGE, b"", 1)
+            else:
+                try:
+                    piece = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    piece = None  # relayed as it came, like every chunk not decoded
+                if isinstance(piece, dict) and "usage" in piece:
+                    usage = piece["usage"] or usage
+                    if not include_usage:
+                        if not show_usage_as_asked(cast(ChatChunk, piece), False):
+                            continue
+                        data = orjson.dumps(piece)
+        out.append(data)
+    return (b"data: " + b"\n\ndata: ".join(out) + b"\n\n" if out else b""), usage
+
+
+async def _encoded(pieces: AsyncIterator[Any]) -> Events:
+    """The pieces of an adapter that builds them (another wire format) as raw JSON."""
+    try:
+        async for piece in pieces:
+            yield [orjson.dumps(piece)]
+    finally:
+        await _aclose(pieces)
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
+
+
+@dataclass(slots=True)
+class _Opened(Generic[X]):
+    """A stream whose first item has arrived, and the deployment serving it."""
+
+    iterator: AsyncIterator[X]
+    first: X
+    dep: Deployment
+    creds: Credentials
 
 
 def _refused(exc: UpstreamAuthError, dep: Deployment, creds: Credentials) -> PlugAIError:
@@ -181,6 +246,54 @@ class Gateway:
         self._finish(route, dep, "200", usage_of(result), ctx, operation)
         return result
 
+    async def _open(
+        self,
+        route: Route,
+        operation: Operation,
+        params: dict[str, Any],
+        ctx: CallContext,
+        open_upstream: Callable[[Deployment, dict[str, Any], Credentials], AsyncIterator[X]],
+    ) -> _Opened[X]:
+        """Open a stream through the router (retries and fallbacks until its first item),
+        with the upstream latency and time-to-first-token metrics."""
+
+        async def first_item(dep: Deployment, step: int) -> _Opened[X]:
+            checked, creds = await self._prepare(route, dep, step, params, operation, ctx)
+            started = time.perf_counter()
+            iterator = open_upstream(dep, checked, creds)
+            try:
+                first = await anext(iterator)
+            except StopAsyncIteration:
+                raise UpstreamUnavailable(f"{dep.key} sent an empty stream") from None
+            except UpstreamAuthError as exc:
+                await _aclose(iterator)
+                raise _refused(exc, dep, creds) from exc
+            except BaseException:
+                await _aclose(iterator)
+                raise
+            now = time.perf_counter()
+            self.metrics.upstream_latency.labels(dep.provider.name).observe(now - started)
+            ttft = now - ctx.started
+            self.metrics.ttft.labels(route.model_id, dep.provider.name).observe(ttft)
+            ctx.log["ttft_ms"] = round(ttft * 1000, 2)
+            return _Opened(iterator, first, dep, creds)
+
+        return await self.router.open_stream(route, first_item)
+
+    async def _close(
+        self,
+        route: Route,
+        opened: _Opened[Any] | None,
+        status: str,
+        usage: Usage | None,
+        ctx: CallContext,
+        operation: Operation,
+    ) -> None:
+        if opened is not None:
+            await _aclose(opened.iterator)
+            self.router.release(opened.dep)
+        self._finish(route, opened.dep if opened else None, status, usage, ctx, operation)
+
     async def _stream(
         self,
         route: Route,
@@ -190,39 +303,23 @@ class Gateway:
         open_upstream: Callable[[Deployment, dict[str, Any], Credentials], AsyncIterator[S]],
         include_usage: bool,
     ) -> AsyncIterator[S]:
-        """Relay a stream; the usage-only piece only when the caller asked for it."""
-        chosen: list[Deployment] = []
-
-        async def opened(dep: Deployment, step: int) -> AsyncIterator[S]:
-            checked, creds = await self._prepare(route, dep, step, params, operation, ctx)
-            started = time.perf_counter()
-            first = True
-            try:
-                async for piece in open_upstream(dep, checked, creds):
-                    if first:
-                        first = False
-                        chosen.append(dep)
-                        self.metrics.upstream_latency.labels(dep.provider.name).observe(
-                            time.perf_counter() - started
-                        )
-                    yield piece
-            except UpstreamAuthError as exc:
-                raise _refused(exc, dep, creds) from exc
-
+        """Relay a stream of pieces; the usage-only piece only when the caller asked for it."""
+        opened: _Opened[S] | None = None
         usage: Usage | None = None
         status = "200"
-        first = True
         try:
-            async for piece in self.router.stream(route, opened):
-                if first:
-                    first = False
-                    ttft = time.perf_counter() - ctx.started
-                    self.metrics.ttft.labels(route.model_id, chosen[-1].provider.name).observe(ttft)
-                    ctx.log["ttft_ms"] = round(ttft * 1000, 2)
-                if piece.get("usage"):
-                    usage = piece["usage"]
+            opened = await self._open(route, operation, params, ctx, open_upstream)
+            try:
+                piece = opened.first
+                usage = piece.get("usage") or usage
                 if show_usage_as_asked(piece, include_usage):
                     yield piece
+                async for piece in opened.iterator:
+                    usage = piece.get("usage") or usage
+                    if show_usage_as_asked(piece, include_usage):
+                        yield piece
+            except UpstreamAuthError as exc:
+                raise _refused(exc, opened.dep, opened.creds) from exc
         except PlugAIError as exc:
             status = str(exc.status)
             raise
@@ -230,7 +327,42 @@ class Gateway:
             status = "499"  # the client went away
             raise
         finally:
-            self._finish(route, chosen[-1] if chosen else None, status, usage, ctx, operation)
+            await self._close(route, opened, status, usage, ctx, operation)
+
+    async def _sse(
+        self,
+        route: Route,
+        operation: Operation,
+        params: dict[str, Any],
+        ctx: CallContext,
+        open_upstream: Callable[[Deployment, dict[str, Any], Credentials], Events],
+        include_usage: bool,
+    ) -> AsyncIterator[bytes]:
+        """Like ``_stream``, as SSE frames ready to send: one ``bytes`` per batch of events
+        (what one network read brought), with chunks passed on as raw JSON (``_frames``)."""
+        opened: _Opened[list[bytes]] | None = None
+        usage: Usage | None = None
+        status = "200"
+        try:
+            opened = await self._open(route, operation, params, ctx, open_upstream)
+            try:
+                frames, usage = _frames(opened.first, include_usage, usage)
+                if frames:
+                    yield frames
+                async for batch in opened.iterator:
+                    frames, usage = _frames(batch, include_usage, usage)
+                    if frames:
+                        yield frames
+            except UpstreamAuthError as exc:
+                raise _refused(exc, opened.dep, opened.creds) from exc
+        except PlugAIError as exc:
+            status = str(exc.status)
+            raise
+        except BaseException:
+            status = "499"  # the client went away
+            raise
+        finally:
+            await self._close(route, opened, status, usage, ctx, operation)
 
     # --- operations ---------------------------------------------------------------------
     async def chat(
@@ -265,6 +397,27 @@ class Gateway:
 
         return self._stream(route, "chat", params, ctx, open_upstream, include_usage)
 
+    def sse_chat(
+        self,
+        model_id: str,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        ctx: CallContext,
+        *,
+        include_usage: bool,
+    ) -> AsyncIterator[bytes]:
+        """``stream_chat`` as SSE frames: an OpenAI-compatible upstream's chunks go on as
+        its own bytes."""
+        route = self._route(model_id, "chat", ctx)
+
+        def open_upstream(dep: Deployment, p: dict[str, Any], creds: Credentials) -> Events:
+            request = ChatRequest(dep.model, messages, p)
+            if isinstance(dep.provider, RawStreams):
+                return dep.provider.relay_chat(request, creds)
+            return _encoded(dep.provider.stream_chat(request, creds))
+
+        return self._sse(route, "chat", params, ctx, open_upstream, include_usage)
+
     async def complete(
         self, model_id: str, prompt: Any, params: dict[str, Any], ctx: CallContext
     ) -> TextCompletion:
@@ -293,6 +446,26 @@ class Gateway:
 
         return self._stream(route, "completions", params, ctx, open_upstream, include_usage)
 
+    def sse_complete(
+        self,
+        model_id: str,
+        prompt: Any,
+        params: dict[str, Any],
+        ctx: CallContext,
+        *,
+        include_usage: bool,
+    ) -> AsyncIterator[bytes]:
+        """``stream_complete`` as SSE frames (see ``sse_chat``)."""
+        route = self._route(model_id, "completions", ctx)
+
+        def open_upstream(dep: Deployment, p: dict[str, Any], creds: Credentials) -> Events:
+            request = CompletionRequest(dep.model, prompt, p)
+            if isinstance(dep.provider, RawStreams):
+                return dep.provider.relay_complete(request, creds)
+            return _encoded(dep.provider.stream_complete(request, creds))
+
+        return self._sse(route, "completions", params, ctx, open_upstream, include_usage)
+
     async def embed(
         self,
         model_id: str,
@@ -310,6 +483,21 @@ class Gateway:
             return {"prompt_tokens": n, "completion_tokens": 0, "total_tokens": n}
 
         return await self._call(route, "embeddings", params, ctx, invoke, usage_of)
+
+    def check(self, model_id: str, operation: Operation, params: dict[str, Any]) -> list[str]:
+        """Refuse now (400/404) what the first deployment would refuse: for jobs that run
+        after the HTTP answer, bad input must not become a failed job. Returns the input
+        modalities the model takes."""
+        route = self._route(model_id, operation, CallContext(principal=None))
+        dep = route.primary
+        merged = {**route.defaults, **params} if route.defaults else params
+        dep.provider.validate_params(
+            dep.model,
+            merged,
+            operation=operation,
+            drop_unknown=self.settings.drop_unsupported_params,
+        )
+        return [str(m) for m in dep.provider.card(dep.model).input_modalities]
 
     async def generate_images(self, request: ImageRequest, ctx: CallContext) -> ImageResult:
         """``request.model`` is the id the caller sent; each deployment gets its own."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import structlog
@@ -165,37 +165,21 @@ class Router:
                 break
         raise last or UpstreamUnavailable(f"No deployment of {route.model_id} is available.")
 
-    async def stream(
-        self, route: Route, open_stream: Callable[[Deployment, int], AsyncIterator[T]]
-    ) -> AsyncIterator[T]:
-        """Like :meth:`run` for streams: fallback applies until the first item arrives."""
-        held: list[Deployment] = []
+    async def open_stream(
+        self, route: Route, first_item: Callable[[Deployment, int], Awaitable[T]]
+    ) -> T:
+        """:meth:`run` for a stream: ``first_item(deployment, step)`` opens it and waits for
+        its first item, so fallback applies until that has arrived. The deployment then
+        stays counted busy (balancing, concurrency limits) until :meth:`release`."""
 
-        async def first_item(dep: Deployment, step: int) -> tuple[AsyncIterator[T], T]:
-            iterator = open_stream(dep, step)
-            try:
-                item = await anext(iterator)
-            except StopAsyncIteration:
-                raise UpstreamUnavailable(f"{dep.key} sent an empty stream") from None
-            except BaseException:
-                await _aclose(iterator)
-                raise
-            dep.in_flight += 1  # held for the rest of the stream
-            held.append(dep)
-            return iterator, item
+        async def call(dep: Deployment, step: int) -> T:
+            opened = await first_item(dep, step)
+            dep.in_flight += 1
+            return opened
 
-        iterator, item = await self.run(route, first_item)
-        try:
-            yield item
-            async for item in iterator:
-                yield item
-        finally:
-            await _aclose(iterator)
-            for dep in held:
-                dep.in_flight -= 1
+        return await self.run(route, call)
 
-
-async def _aclose(iterator: AsyncIterator[object]) -> None:
-    close = getattr(iterator, "aclose", None)
-    if close is not None:
-        await close()
+    @staticmethod
+    def release(dep: Deployment) -> None:
+        """The stream that :meth:`open_stream` opened on ``dep`` has ended."""
+        dep.in_flight -= 1

@@ -1,4 +1,4 @@
-"""OpenAI-compatible endpoints: chat, legacy completions, embeddings, images."""
+"""OpenAI-compatible endpoints: chat, legacy completions, embeddings (images: generation.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,14 @@ import orjson
 from fastapi import APIRouter, Response
 
 from plugai.api.deps import CallCtx, GatewayDep, SessionChatDep
-from plugai.api.sse import sse_response
-from plugai.core.chat import now
+from plugai.api.sse import sse_frames_response, sse_response
 from plugai.core.errors import InvalidRequest
-from plugai.core.images import ImageRequest
 from plugai.protocol.openai import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     CompletionRequestModel,
     EmbeddingRequestModel,
     EmbeddingResponse,
-    ImageGenerationRequest,
-    ImagesResponse,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -67,8 +63,8 @@ async def chat_completions(
             return response
         return json_response(await sessions.chat(turn, ctx), headers=headers)
     if body.stream:
-        return await sse_response(
-            gateway.stream_chat(body.model, messages, params, ctx, include_usage=include_usage)
+        return await sse_frames_response(
+            gateway.sse_chat(body.model, messages, params, ctx, include_usage=include_usage)
         )
     return json_response(await gateway.chat(body.model, messages, params, ctx))
 
@@ -82,8 +78,8 @@ async def chat_completions(
 async def completions(body: CompletionRequestModel, gateway: GatewayDep, ctx: CallCtx) -> Response:
     include_usage = _include_usage(body.stream, body.stream_options)
     if body.stream:
-        return await sse_response(
-            gateway.stream_complete(
+        return await sse_frames_response(
+            gateway.sse_complete(
                 body.model, body.prompt, body.params(), ctx, include_usage=include_usage
             )
         )
@@ -117,25 +113,3 @@ async def embeddings(body: EmbeddingRequestModel, gateway: GatewayDep, ctx: Call
             "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
         }
     )
-
-
-@router.post(
-    "/images/generations",
-    summary="Generate images from a prompt",
-    response_model=None,
-    responses={200: {"model": ImagesResponse}},
-)
-async def images(body: ImageGenerationRequest, gateway: GatewayDep, ctx: CallCtx) -> Response:
-    request = ImageRequest(body.model, body.prompt, body.n, body.params())
-    result = await gateway.generate_images(request, ctx)
-    data = []
-    for image in result.images:
-        item: dict[str, Any] = (
-            {"revised_prompt": image.revised_prompt} if image.revised_prompt else {}
-        )
-        if body.response_format == "b64_json":
-            item["b64_json"] = image.b64_json
-        else:  # until the artifact store serves them, bytes travel as a data: URL
-            item["url"] = image.url or f"data:image/png;base64,{image.b64_json}"
-        data.append(item)
-    return json_response({"created": result.created or now(), "data": data})
