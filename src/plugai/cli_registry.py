@@ -4,8 +4,10 @@ server, from the shell (like ``ollama pull``), through ``plugai_client``. Kept a
 
 The server is ``PLUGAI_BASE_URL`` (default http://127.0.0.1:8080) and the key
 ``PLUGAI_API_KEY``, else the admin key saved in the data dir (``PLUGAI_DATA_DIR``).
-A pull that is interrupted (Ctrl-C) leaves its job running on the server; pulling the same
-source again follows that job instead of starting another.
+``models pull`` shows a Rich progress bar per file (bytes, rate, ETA) and one for the
+total, from the job's progress events. A pull that is interrupted (Ctrl-C) leaves its job
+running on the server; pulling the same source again follows that job instead of starting
+another.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
 import click
@@ -22,6 +25,7 @@ import click
 if TYPE_CHECKING:
     from plugai_client import PlugAI
     from plugai_client.types import DownloadJob
+    from rich.progress import Progress, ProgressColumn, TaskID
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 CALL_TIMEOUT = 60.0  # seconds per call; a followed download's event stream may stay quiet longer
@@ -83,23 +87,78 @@ def size(n: float | None) -> str:
     return f"{n:.1f} TiB"
 
 
-def duration(seconds: float) -> str:
-    """``42s``, ``3m05s``, ``1h02m``."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+def _rate_column() -> ProgressColumn:
+    """Bytes per second in the units of the sizes (KiB, MiB), ``-`` until known."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{size(speed)}/s" if speed else "-", style="progress.data.speed")
+
+    return Rate()
 
 
-def progress_line(job: DownloadJob) -> str:
-    """``name:  42.0% 1.2 MiB/3.0 MiB 4.0 MiB/s ETA 1s [running]``."""
-    done, total = job.bytes_done, job.bytes_total
-    pct = f"{100 * done / total:5.1f}%" if total else "  ?  %"
-    rate = f"{size(job.rate)}/s" if job.rate else "-"
-    eta = f"ETA {duration(job.eta_seconds)}" if job.eta_seconds is not None else ""
-    return f"{job.name}: {pct} {size(done)}/{size(total)} {rate} {eta} [{job.state}]"
+class PullProgress:
+    """Rich progress bars of a download job: one per file (bytes, rate, ETA; a file waiting
+    its turn shows no rate yet) and a total below them, fed with the job's progress
+    events. On a terminal they redraw in place; elsewhere (a pipe, a log) the final state
+    of the bars is printed when the display stops."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress: Progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(bar_width=24),
+            TaskProgressColumn(),
+            DownloadColumn(binary_units=True),
+            _rate_column(),
+            TimeRemainingColumn(),
+            console=Console(highlight=False),
+        )
+        self.files: dict[str, TaskID] = {}
+        self.started: set[str] = set()  # files past ``queued``: their clock runs
+        self.total: TaskID | None = None
+
+    def __enter__(self) -> PullProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.progress.stop()
+
+    def update(self, job: DownloadJob) -> None:
+        """Show one progress event of the job."""
+        bars = self.progress
+        for f in job.file_progress:
+            label = f.path if f.state != "failed" else f"{f.path} (failed)"
+            task = self.files.get(f.path)
+            if task is None:
+                task = bars.add_task(label, total=f.size, completed=f.bytes_done, start=False)
+                self.files[f.path] = task
+            if f.state != "queued" and f.path not in self.started:
+                self.started.add(f.path)
+                bars.start_task(task)
+            bars.update(task, description=label, completed=f.bytes_done, total=f.size)
+        if self.total is None:  # below the files
+            self.total = bars.add_task("total", total=job.bytes_total, completed=job.bytes_done)
+        label = "total" if job.state in ("queued", "running", "done") else f"total ({job.state})"
+        bars.update(self.total, description=label, completed=job.bytes_done, total=job.bytes_total)
 
 
 def register(main: click.Group, models: click.Group) -> None:
@@ -131,19 +190,19 @@ def register(main: click.Group, models: click.Group) -> None:
             if detach:
                 click.echo(job.id)
                 return
-
-            def show(event: DownloadJob) -> None:
-                click.echo("\r" + progress_line(event).ljust(79), nl=False)
-
+            if job.started_at is not None:  # the same source was being downloaded
+                click.echo(f"following the download already under way ({job.id})")
             try:
-                done = downloads.wait(job.id, on_progress=show)
+                with PullProgress() as bars:
+                    done = downloads.wait(job.id, on_progress=bars.update)
             except KeyboardInterrupt:
-                click.echo("\ninterrupted: the download goes on; pull again to follow it")
+                click.echo(
+                    f"interrupted: the download goes on on the server ({job.id}); "
+                    f"pull {source} again to follow it"
+                )
                 sys.exit(130)
             except DownloadError as exc:
-                click.echo()
                 _fail(f"download {exc.job.state}: {exc.job.error or ''}")
-            click.echo()
             click.echo(f"ready: local/{done.model}")
 
     @models.command("ls")
@@ -151,12 +210,16 @@ def register(main: click.Group, models: click.Group) -> None:
         """List the registry's models."""
         with connected() as client:
             rows = client.registry.models()
-        click.echo(f"{'ID':<36} {'FORMAT':<12} {'SIZE':<10} {'STATE':<9} FLAGS")
+        click.echo(f"{'ID':<36} {'FORMAT':<12} {'SIZE':<10} {'STATE':<12} FLAGS")
         for m in rows:
-            flags = ",".join(
-                f for f, on in (("pinned", m.pinned), ("discovered", m.discovered)) if on
-            )
-            click.echo(f"{m.id:<36} {m.format:<12} {size(m.total_size):<10} {m.state:<9} {flags}")
+            notes = [f for f, on in (("pinned", m.pinned), ("discovered", m.discovered)) if on]
+            job = m.download
+            if m.state == "downloading" and job is not None and job.bytes_total:
+                notes.append(f"{100 * job.bytes_done / job.bytes_total:.0f}%")
+            elif m.state == "failed" and m.error:
+                notes.append(m.error)
+            line = f"{m.id:<36} {m.format:<12} {size(m.total_size):<10} {m.state:<12} "
+            click.echo(line + ",".join(notes))
 
     @models.command("rm")
     @click.argument("model_id")

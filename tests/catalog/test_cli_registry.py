@@ -36,7 +36,10 @@ def test_pull_ls_storage_rm(hub: FakeHub, tmp_path: Path) -> None:
         pulled = cli.invoke(main, ["models", "pull", "hf://org/tiny-GGUF", "--file", "*Q4_K_M*"])
         assert pulled.exit_code == 0, pulled.output
         assert "ready: local/tiny-Q4_K_M" in pulled.output
-        assert "100.0%" in pulled.output
+        assert any(
+            line.startswith("tiny-Q4_K_M.gguf") and "100%" in line
+            for line in pulled.output.splitlines()
+        ), pulled.output
         listed = cli.invoke(main, ["models", "ls"])
         assert "tiny-Q4_K_M" in listed.output and "gguf" in listed.output
         usage = cli.invoke(main, ["storage"])
@@ -70,26 +73,27 @@ def test_pull_follows_an_interrupted_job_and_reports_failures(
     settings = make_settings(local=FAST | {"scan_hf_cache": False}, storage=NO_FLOOR)
     with live_server(settings) as url, PlugAI(url, ADMIN_KEY) as client:
         cli = CliRunner(env={"PLUGAI_BASE_URL": url, "PLUGAI_API_KEY": ADMIN_KEY})
-        real_line = cli_registry.progress_line
+        real_update = cli_registry.PullProgress.update
 
-        def interrupt(job: DownloadJob) -> str:
+        def interrupt(self: cli_registry.PullProgress, job: DownloadJob) -> None:
             if job.state == "running":
                 raise KeyboardInterrupt
-            return real_line(job)
+            real_update(self, job)
 
-        monkeypatch.setattr(cli_registry, "progress_line", interrupt)
+        monkeypatch.setattr(cli_registry.PullProgress, "update", interrupt)
         stopped = cli.invoke(main, ["models", "pull", slow])
         assert stopped.exit_code == 130, stopped.output
         assert "the download goes on" in stopped.output
         (job,) = client.registry.downloads.list()
         assert job.state in ("queued", "running")  # still going on the server
-        monkeypatch.setattr(cli_registry, "progress_line", real_line)
+        monkeypatch.setattr(cli_registry.PullProgress, "update", real_update)
 
         detached = cli.invoke(main, ["models", "pull", slow, "--detach"])
         assert detached.output.strip() == job.id  # the same job, not a new one
         followed = cli.invoke(main, ["models", "pull", slow])
         assert followed.exit_code == 0, followed.output
-        assert "100.0%" in followed.output and "ready: local/slow" in followed.output
+        assert f"following the download already under way ({job.id})" in followed.output
+        assert "100%" in followed.output and "ready: local/slow" in followed.output
         assert [j.id for j in client.registry.downloads.list()] == [job.id]
 
         sha = hashlib.sha256(data).hexdigest()

@@ -91,6 +91,17 @@ async def test_corrupted_file_fails_cleanly(plugai: Callable[..., Any], files: F
         assert "sha256 mismatch" in failed["error"] and "discarded" in failed["error"]
         assert not leftovers(h.app.state.settings.data_dir)
         assert not (h.app.state.settings.data_dir / "models" / "bad").exists()
+        assert failed["file_progress"] == [
+            {"path": "bad.gguf", "size": MiB, "bytes_done": 0, "state": "failed"}
+        ]
+        (row,) = (await h.http.get("/v1/registry/models")).json()["data"]  # listed as failed
+        assert (row["id"], row["state"], row["error"]) == ("bad", "failed", failed["error"])
+        assert row["download"]["id"] == job["id"] and row["download"]["state"] == "failed"
+        assert "bad" not in {s.name for s in h.app.state.local.specs()}  # never served
+        usage = (await h.http.get("/v1/storage")).json()
+        assert usage["used"]["models"] == 0 and usage["evictable"] == []
+        removed = (await h.http.delete("/v1/registry/models/bad")).json()
+        assert removed == {"id": "bad", "deleted": True, "files_deleted": False}
         assert (await h.http.get("/v1/registry/models")).json()["data"] == []
 
 
@@ -122,9 +133,15 @@ async def test_progress_events_over_sse(plugai: Callable[..., Any], files: FileS
                 if line.startswith("data: {"):
                     events.append(json.loads(line[6:]))
         assert events[-1]["state"] == "done" and events[-1]["bytes_done"] == 2 * MiB
+        assert events[-1]["file_progress"] == [
+            {"path": "sse.gguf", "size": 2 * MiB, "bytes_done": 2 * MiB, "state": "done"}
+        ]
         running = [e for e in events if e["state"] == "running" and e["bytes_done"]]
         assert running, events
         assert any(e["rate"] and e["eta_seconds"] is not None for e in running)
+        for e in running:  # one file: its counters are the job's
+            (f,) = e["file_progress"]
+            assert (f["bytes_done"], f["state"]) == (e["bytes_done"], "downloading")
         done = [e["bytes_done"] for e in events]
         assert done == sorted(done)
 
@@ -240,3 +257,107 @@ async def test_cancel_by_another_process_stops_the_runner(
         assert job["id"] not in runner._tasks
         assert not leftovers(h.app.state.settings.data_dir)
         assert (await h.http.get("/v1/registry/models")).json()["data"] == []
+
+
+async def wait_model(
+    http: Any, model_id: str, ok: Callable[[dict[str, Any]], bool], timeout: float = 30
+) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        row: dict[str, Any] = (await http.get(f"/v1/registry/models/{model_id}")).json()
+        if ok(row):
+            return row
+        assert asyncio.get_running_loop().time() < deadline, row
+        await asyncio.sleep(0.05)
+
+
+async def test_a_download_is_listed_with_file_progress_and_served_only_once_ready(
+    plugai: Callable[..., Any], hub: FakeHub
+) -> None:
+    """From the request on, the registry lists the model-to-be as ``downloading`` with
+    its job's progress file by file; it is not served, not counted twice against the
+    storage and never evictable; once registered it is ``ready`` (and keeps its pin)."""
+    from plugai.db.tables import DownloadJob
+
+    config = json.dumps({"architectures": ["LlamaForCausalLM"], "max_position_embeddings": 64})
+    weights = payload(2 * MiB, seed=13)
+    repo = hub.add_repo(
+        "org/slow-llm", {"config.json": config.encode(), "model.safetensors": weights}
+    )
+    repo.files["model.safetensors"].behaviour.rate = MiB
+    sizes = {"config.json": len(config), "model.safetensors": len(weights)}
+    async with plugai(local=FAST | {"hf_endpoint": hub.url}, storage=NO_FLOOR) as h:
+        job = (
+            await h.http.post("/v1/registry/downloads", json={"source": "hf://org/slow-llm"})
+        ).json()
+        assert {
+            f["path"]: (f["size"], f["bytes_done"], f["state"]) for f in job["file_progress"]
+        } == {path: (size, 0, "queued") for path, size in sizes.items()}
+
+        def weights_moving(row: dict[str, Any]) -> bool:
+            files = {f["path"]: f for f in (row["download"] or {}).get("file_progress", [])}
+            return files.get("model.safetensors", {}).get("bytes_done", 0) > 0
+
+        row = await wait_model(h.http, "slow-llm", weights_moving)
+        assert (row["state"], row["discovered"], row["format"]) == (
+            "downloading",
+            False,
+            "safetensors",
+        )
+        assert row["total_size"] == sum(sizes.values())
+        assert row["download"]["id"] == job["id"] and row["download"]["state"] == "running"
+        files = {f["path"]: f for f in row["download"]["file_progress"]}
+        assert files["config.json"]["state"] == "done"
+        assert files["config.json"]["bytes_done"] == len(config)
+        assert files["model.safetensors"]["state"] == "downloading"
+        assert 0 < files["model.safetensors"]["bytes_done"] < len(weights)
+        listed = (await h.http.get("/v1/registry/models")).json()["data"]
+        assert [(m["id"], m["state"]) for m in listed] == [("slow-llm", "downloading")]
+
+        assert "slow-llm" not in {s.name for s in h.app.state.local.specs()}
+        served = {m["id"] for m in (await h.http.get("/v1/models")).json()["data"]}
+        assert "local/slow-llm" not in served
+        usage = (await h.http.get("/v1/storage")).json()
+        assert (usage["used"]["models"], usage["reserved"]) == (0, sum(sizes.values()))
+        assert usage["evictable"] == []
+        dry = (await h.http.post("/v1/storage/cleanup", json={"dry_run": True})).json()
+        assert dry["evicted"] == [] and dry["removed_records"] == []
+        pinned = await h.http.patch("/v1/registry/models/slow-llm", json={"pinned": True})
+        assert pinned.json()["pinned"] is True and pinned.json()["state"] == "downloading"
+
+        async def persisted() -> dict[str, Any]:  # what another process sees: the job row
+            async with h.app.state.db.session() as s:
+                stored = await s.get(DownloadJob, job["id"])
+                assert stored is not None
+                return {f["path"]: f for f in stored.files}
+
+        while (await persisted())["model.safetensors"].get("done", 0) == 0:
+            await asyncio.sleep(0.1)
+
+        done = await wait_job(h.http, job["id"])
+        assert {f["path"]: (f["bytes_done"], f["state"]) for f in done["file_progress"]} == {
+            path: (size, "done") for path, size in sizes.items()
+        }
+        assert {p: (f["done"], f["state"]) for p, f in (await persisted()).items()} == {
+            path: (size, "done") for path, size in sizes.items()
+        }
+        row = (await h.http.get("/v1/registry/models/slow-llm")).json()
+        assert (row["state"], row["pinned"], row["download"]) == ("ready", True, None)
+        assert row["total_size"] == sum(sizes.values())
+        assert "slow-llm" in {s.name for s in h.app.state.local.specs()}
+
+
+async def test_deleting_a_downloading_model_cancels_its_download(
+    plugai: Callable[..., Any], files: FileServer
+) -> None:
+    url = files.add("doomed.gguf", payload(4 * MiB, seed=14), rate=MiB)
+    async with plugai(local=FAST, storage=NO_FLOOR) as h:
+        job = (await h.http.post("/v1/registry/downloads", json={"source": url})).json()
+        await wait_job(h.http, job["id"], until=("running",))
+        removed = (await h.http.delete("/v1/registry/models/doomed")).json()
+        assert removed == {"id": "doomed", "deleted": True, "files_deleted": True}
+        assert (await h.http.get(f"/v1/registry/downloads/{job['id']}")).json()["state"] == (
+            "cancelled"
+        )
+        assert (await h.http.get("/v1/registry/models")).json()["data"] == []
+        assert not leftovers(h.app.state.settings.data_dir)

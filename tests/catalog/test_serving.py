@@ -24,6 +24,8 @@ async def wait_for(get: Callable[[], Any], key: str, timeout: float = 5.0) -> di
         if body.get(key) is not None or asyncio.get_running_loop().time() > deadline:
             return body
         await asyncio.sleep(0.05)
+
+
 __all__ = ["tiny_gguf", "tiny_hf"]
 
 

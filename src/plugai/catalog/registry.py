@@ -2,6 +2,10 @@
 
 Discovered models are recorded where they are (no copies); a discovered model that is no
 longer found is marked ``missing`` rather than dropped, so that a user sees what vanished.
+A download's model-to-be is recorded with its job: ``downloading`` (size 0 in the table, so
+that the storage manager counts its reservation once, and never a candidate for eviction),
+then ``failed`` with the job's error, or ``ready`` when the files are in place. Only
+``ready`` models are served.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from plugai.catalog.scanner import Found
-from plugai.core.errors import NotFound
+from plugai.core.errors import Conflict, NotFound
 from plugai.db.database import Database
 from plugai.db.tables import DownloadJob, RegistryModel, utcnow
 
@@ -76,6 +81,48 @@ class ModelRegistry:
                     missing.append(row.id)
         return ScanResult(added, updated, missing)
 
+    async def downloading(
+        self, s: AsyncSession, job: DownloadJob, *, fmt: str, modality: str, dest: Path
+    ) -> None:
+        """Record the model-to-be of a new job, in the job's transaction (``s``): listed as
+        ``downloading`` until it is ready or fails. It replaces a failed or missing record
+        of the same name, never a ready one."""
+        now = utcnow()
+        row = await s.get(RegistryModel, job.name)
+        if row is not None and row.state == READY:
+            raise Conflict(
+                f"A model named {job.name!r} is already registered; delete it first or pass "
+                "another 'name'.",
+                param="name",
+            )
+        if row is None:
+            row = RegistryModel(id=job.name, created_at=now, pinned=False)
+            s.add(row)
+        row.display_name, row.format, row.modality = job.name, fmt, modality
+        row.source = job.source
+        row.files = [
+            {"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in job.files
+        ]
+        row.total_size = 0  # the job's reservation counts until it is ready
+        row.path, row.meta, row.error = str(dest), {}, None
+        row.state, row.discovered, row.updated_at = DOWNLOADING, False, now
+
+    async def fail_downloading(self, s: AsyncSession, name: str, error: str) -> None:
+        """The job of ``name`` failed (in its transaction): so does its model-to-be."""
+        await s.execute(
+            update(RegistryModel)
+            .where(RegistryModel.id == name, RegistryModel.state == DOWNLOADING)
+            .values(state=FAILED, error=error, updated_at=utcnow())
+        )
+
+    async def drop_downloading(self, s: AsyncSession, name: str) -> None:
+        """The job of ``name`` was cancelled (in its transaction): its model-to-be goes."""
+        await s.execute(
+            delete(RegistryModel).where(
+                RegistryModel.id == name, RegistryModel.state == DOWNLOADING
+            )
+        )
+
     async def save_downloaded(
         self,
         model_id: str,
@@ -87,11 +134,13 @@ class ModelRegistry:
         files: list[dict[str, Any]],
         meta: dict[str, Any],
         job_id: str | None = None,
+        job_files: list[dict[str, Any]] | None = None,
     ) -> RegistryModel:
-        """Register (or replace) a model PlugAI downloaded into its own folder.
+        """Register (or replace) a model PlugAI downloaded into its own folder: ``ready``.
 
         With ``job_id``, the job is marked done in the same transaction: its reservation
-        turns into the model's size at once, never counted twice nor not at all.
+        turns into the model's size at once, never counted twice nor not at all
+        (``job_files``: the job's files with their final progress).
         """
         now = utcnow()
         async with self.db.session() as s, s.begin():
@@ -105,6 +154,7 @@ class ModelRegistry:
                         finished_at=now,
                         updated_at=now,
                         bytes_done=sum(int(f["size"]) for f in files),
+                        **({"files": job_files} if job_files is not None else {}),
                     )
                 )
                 if not getattr(closed, "rowcount", 0):
@@ -137,9 +187,13 @@ class ModelRegistry:
                 .values(last_used_at=utcnow())
             )
 
-    async def remove(self, model_id: str) -> None:
+    async def remove(self, model_id: str, *, state: str | None = None) -> None:
+        """Drop the record (only while it is in ``state``, when given)."""
+        where = [RegistryModel.id == model_id]
+        if state is not None:
+            where.append(RegistryModel.state == state)
         async with self.db.session() as s, s.begin():
-            await s.execute(delete(RegistryModel).where(RegistryModel.id == model_id))
+            await s.execute(delete(RegistryModel).where(*where))
 
 
 def _vanished(row: RegistryModel) -> bool:

@@ -12,7 +12,7 @@ import structlog
 from plugai.catalog import scanner
 from plugai.catalog.downloader import DownloadRunner
 from plugai.catalog.metrics import RegistryMetrics
-from plugai.catalog.registry import ModelRegistry, ScanResult
+from plugai.catalog.registry import DOWNLOADING, FAILED, ModelRegistry, ScanResult
 from plugai.catalog.serving import is_loaded, publish, withdraw
 from plugai.core.errors import Conflict
 from plugai.db.database import Database
@@ -123,8 +123,18 @@ class RegistryService:
         return result
 
     async def delete(self, model_id: str) -> bool:
-        """Unregister a model; a downloaded one's files go too. True when files were deleted."""
+        """Unregister a model; a downloaded one's files go too (a downloading one's download
+        is cancelled, its partial files deleted). True when files were deleted."""
         row = await self.registry.get(model_id)
+        if row.state == DOWNLOADING:
+            job = await self.downloads.active_of(model_id)
+            if job is not None:
+                await self.downloads.cancel(job.id)
+            await self.registry.remove(model_id, state=DOWNLOADING)
+            return job is not None
+        if row.state == FAILED and not row.discovered:  # its partial files are gone already
+            await self.registry.remove(model_id, state=FAILED)
+            return False
         if is_loaded(self.manager, model_id):
             raise Conflict(f"{model_id} is loaded; unload it first.", param="model")
         if row.discovered:

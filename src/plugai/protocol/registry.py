@@ -17,8 +17,10 @@ class RegistryModelPublic(BaseModel):
     format: str = Field(description="gguf, safetensors or diffusers")
     source: str | None
     files: list[dict[str, Any]] = Field(description="path, size and sha256 of each file.")
-    total_size: int
-    state: str = Field(description="downloading, ready, failed or missing")
+    total_size: int = Field(description="Bytes of its files (while downloading: announced).")
+    state: str = Field(
+        description="downloading, ready, failed or missing; only ready models are served"
+    )
     pinned: bool
     discovered: bool = Field(description="Found in place: PlugAI never deletes its files.")
     path: str
@@ -26,6 +28,9 @@ class RegistryModelPublic(BaseModel):
     error: str | None
     last_used_at: datetime | None
     created_at: datetime
+    download: DownloadJobPublic | None = Field(
+        None, description="While downloading, or failed: its download job, with progress."
+    )
 
 
 class RegistryModelList(BaseModel):
@@ -62,6 +67,13 @@ class DownloadRequest(BaseModel):
     name: str | None = Field(None, max_length=200, description="Registry id (default: derived).")
 
 
+class DownloadFilePublic(BaseModel):
+    path: str
+    size: int | None = Field(description="Bytes the source announced (null: unknown).")
+    bytes_done: int
+    state: str = Field(description="queued, downloading, done or failed")
+
+
 class DownloadJobPublic(BaseModel):
     id: str
     object: Literal["registry.download"] = "registry.download"
@@ -80,6 +92,11 @@ class DownloadJobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    file_progress: list[DownloadFilePublic] = Field(
+        default_factory=list,
+        description="Each file of the job (fetched one after the other): size, bytes done "
+        "and state.",
+    )
 
 
 class DownloadJobList(BaseModel):
@@ -90,7 +107,7 @@ class DownloadJobList(BaseModel):
 class StorageUsagePublic(BaseModel):
     object: Literal["storage"] = "storage"
     limit: int | None
-    used: dict[str, int] = Field(description="Bytes by kind (models; artifacts later).")
+    used: dict[str, int] = Field(description="Bytes by kind: models, artifacts.")
     reserved: int = Field(description="Announced bytes of downloads in progress.")
     free: int | None = Field(description="Bytes left under the limit (null without a limit).")
     disk_free: int
@@ -112,3 +129,7 @@ class CleanupResult(BaseModel):
     evicted: list[str]
     removed_records: list[str]
     freed: int
+    expired_artifacts: int = Field(0, description="Artifacts past their retention, deleted.")
+
+
+RegistryModelPublic.model_rebuild()

@@ -14,11 +14,13 @@ from starlette.responses import StreamingResponse
 
 from plugai.api.deps import AdminUser, CurrentUser
 from plugai.api.sse import sse_response
-from plugai.catalog.downloader import TERMINAL, Live
+from plugai.catalog.downloader import TERMINAL, Live, files_of
+from plugai.catalog.registry import DOWNLOADING, FAILED
 from plugai.catalog.service import RegistryService
 from plugai.db.tables import DownloadJob, RegistryModel
 from plugai.protocol.registry import (
     DeleteResult,
+    DownloadFilePublic,
     DownloadJobList,
     DownloadJobPublic,
     DownloadRequest,
@@ -40,7 +42,16 @@ async def _service(request: Request) -> RegistryService:
 Registry = Annotated[RegistryService, Depends(_service)]
 
 
-def model_public(row: RegistryModel) -> RegistryModelPublic:
+def model_public(
+    row: RegistryModel, job: DownloadJob | None = None, live: Live | None = None
+) -> RegistryModelPublic:
+    """A registry row; one in ``downloading`` or ``failed`` shows its job (``job``)."""
+    download = None
+    total_size = row.total_size
+    if job is not None and row.state in (DOWNLOADING, FAILED) and job.name == row.id:
+        download = job_public(job, live)
+        if row.state == DOWNLOADING:
+            total_size = job.bytes_total or sum(f.get("size") or 0 for f in row.files)
     return RegistryModelPublic(
         id=row.id,
         model=f"local/{row.id}",
@@ -49,7 +60,7 @@ def model_public(row: RegistryModel) -> RegistryModelPublic:
         format=row.format,
         source=row.source,
         files=row.files,
-        total_size=row.total_size,
+        total_size=total_size,
         state=row.state,
         pinned=row.pinned,
         discovered=row.discovered,
@@ -58,12 +69,14 @@ def model_public(row: RegistryModel) -> RegistryModelPublic:
         error=row.error,
         last_used_at=row.last_used_at,
         created_at=row.created_at,
+        download=download,
     )
 
 
 def job_public(job: DownloadJob, live: Live | None = None) -> DownloadJobPublic:
     done = live.done if live is not None and job.state == "running" else job.bytes_done
     rate = live.rate if live is not None and job.state == "running" else None
+    files = live.files if live is not None and job.state == "running" else files_of(job.files)
     eta = None
     if rate and job.bytes_total:
         eta = max(0.0, (job.bytes_total - done) / rate)
@@ -84,17 +97,40 @@ def job_public(job: DownloadJob, live: Live | None = None) -> DownloadJobPublic:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        file_progress=[
+            DownloadFilePublic(path=f.path, size=f.size, bytes_done=f.done, state=f.state)
+            for f in files
+        ],
     )
 
 
 @router.get("/models", summary="Local models in the registry")
 async def list_models(_user: CurrentUser, registry: Registry) -> RegistryModelList:
-    return RegistryModelList(data=[model_public(r) for r in await registry.registry.all()])
+    """Ready, missing, and the models of downloads: ``downloading`` (with progress) and
+    ``failed`` (with the error)."""
+    rows = await registry.registry.all()
+    jobs = await registry.downloads.latest(_in_download(rows))
+    live = registry.downloads.live
+    return RegistryModelList(
+        data=[model_public(r, jobs.get(r.id), _live_of(live, jobs.get(r.id))) for r in rows]
+    )
+
+
+def _in_download(rows: list[RegistryModel]) -> list[str]:
+    """Ids of the rows that show their download job."""
+    return [r.id for r in rows if r.state in (DOWNLOADING, FAILED)]
+
+
+def _live_of(live: dict[str, Live], job: DownloadJob | None) -> Live | None:
+    return live.get(job.id) if job is not None else None
 
 
 @router.get("/models/{model_id:path}", summary="One registry model")
 async def get_model(model_id: str, _user: CurrentUser, registry: Registry) -> RegistryModelPublic:
-    return model_public(await registry.registry.get(model_id.removeprefix("local/")))
+    row = await registry.registry.get(model_id.removeprefix("local/"))
+    jobs = await registry.downloads.latest(_in_download([row]))
+    job = jobs.get(row.id)
+    return model_public(row, job, _live_of(registry.downloads.live, job))
 
 
 @router.patch("/models/{model_id:path}", summary="Pin or unpin a model")
@@ -102,10 +138,14 @@ async def patch_model(
     model_id: str, body: ModelPatch, _admin: AdminUser, registry: Registry
 ) -> RegistryModelPublic:
     row = await registry.registry.set_pinned(model_id.removeprefix("local/"), body.pinned)
-    return model_public(row)
+    jobs = await registry.downloads.latest(_in_download([row]))
+    return model_public(row, jobs.get(row.id))
 
 
-@router.delete("/models/{model_id:path}", summary="Delete (downloaded) or unregister (discovered)")
+@router.delete(
+    "/models/{model_id:path}",
+    summary="Delete (downloaded), unregister (discovered), or cancel the download (downloading)",
+)
 async def delete_model(model_id: str, _admin: AdminUser, registry: Registry) -> DeleteResult:
     model_id = model_id.removeprefix("local/")
     files_deleted = await registry.delete(model_id)
