@@ -76,6 +76,14 @@ def test_pull_with_progress_then_get_pin_list_storage_remove(
         assert [e.bytes_done for e in seen] == sorted(e.bytes_done for e in seen)
         running = [e for e in seen if e.state == "running" and e.bytes_done]
         assert any(e.rate and e.eta_seconds is not None for e in running), seen
+        assert all(e.file_progress[0].bytes_done == e.bytes_done for e in running)
+        (final,) = job.file_progress
+        assert (final.path, final.size, final.bytes_done, final.state) == (
+            "tiny-Q4.gguf",
+            len(gguf),
+            len(gguf),
+            "done",
+        )
         assert client.registry.downloads.get(job.id).state == "done"
         assert job.id in [j.id for j in client.registry.downloads.list()]
 
@@ -90,7 +98,7 @@ def test_pull_with_progress_then_get_pin_list_storage_remove(
         assert [m.id for m in client.registry.models()] == ["tiny-Q4"]
 
         usage = client.storage.get()
-        assert usage.used == {"models": len(gguf)} and usage.reserved == 0
+        assert usage.used == {"models": len(gguf), "artifacts": 0} and usage.reserved == 0
         assert usage.evictable == ["tiny-Q4"] and usage.limit is None and usage.free is None
 
         assert client.registry.update("tiny-Q4", pinned=True).pinned is True
@@ -123,6 +131,10 @@ def test_events_iterator_and_cancel(serve: Callable[..., Any], files: FileServer
             assert isinstance(event, DownloadJob) and event.id == job.id
             if event.state == "running" and event.bytes_done:
                 break
+        (model,) = client.registry.models()  # listed while it downloads, with its job
+        assert (model.id, model.state, model.total_size) == ("slow", "downloading", 4 * MiB)
+        assert model.download is not None and model.download.id == job.id
+        assert model.download.file_progress[0].state == "downloading"
         cancelled = downloads.cancel(job.id)
         assert cancelled.state == "cancelled"
         rest = list(events)  # the stream ends with the final state
@@ -219,3 +231,6 @@ def test_errors(serve: Callable[..., Any], files: FileServer) -> None:
         assert failed.value.job.state == "failed"
         assert "sha256 mismatch" in (failed.value.job.error or "")
         assert "sha256 mismatch" in str(failed.value)
+        model = client.registry.get("bad")  # listed as failed, with the error
+        assert (model.state, model.error) == ("failed", failed.value.job.error)
+        assert model.download is not None and model.download.file_progress[0].state == "failed"

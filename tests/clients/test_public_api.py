@@ -23,6 +23,7 @@ PUBLIC = [
     "BadRequestError",
     "ConflictError",
     "DownloadError",
+    "GenerationError",
     "InternalServerError",
     "NotFoundError",
     "PayloadTooLargeError",

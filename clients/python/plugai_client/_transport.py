@@ -138,17 +138,61 @@ async def asse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
         yield "\n".join(data)
 
 
-def decode_event(data: str, request_id: str | None) -> dict[str, Any] | None:
-    """One event's JSON object; ``None`` at ``[DONE]``; an error event raises."""
+def decode_event(
+    data: str, request_id: str | None, *, errors: bool = True
+) -> dict[str, Any] | None:
+    """One event's JSON object; ``None`` at ``[DONE]``; an error event raises (unless
+    ``errors`` is false: a job's event carries its own ``error`` object)."""
     if data.strip() == "[DONE]":
         return None
     obj = json.loads(data)
     # an error event is {"error": {…}}; other events may carry a null "error" field
-    if isinstance(obj, dict) and isinstance(obj.get("error"), dict) and "choices" not in obj:
+    is_error = isinstance(obj, dict) and isinstance(obj.get("error"), dict)
+    if errors and is_error and "choices" not in obj:
         raise stream_error(obj, request_id)
     if not isinstance(obj, dict):
         raise APIStatusError(f"Unexpected stream event: {data[:200]}", request_id=request_id)
     return obj
+
+
+Extra = tuple[Mapping[str, str] | None, bool]  # (extra headers, send the API key)
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient,
+    config: Config,
+    method: str,
+    path: str,
+    body: Any,
+    params: Query | None,
+    extra: Extra,
+) -> httpx.Request:
+    """``path`` is under the base URL, or an absolute URL (a signed artifact link); the API
+    key goes only with ``auth`` and only to the configured server."""
+    headers, auth = extra
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    absolute = path.startswith(("http://", "https://"))
+    url = path if absolute else config.base_url + path
+    out = config.request_headers()
+    if not auth or (absolute and not same_origin(url, config.base_url)):
+        out.pop("Authorization", None)
+    out.update(headers or {})
+    return http.build_request(
+        method, url, json=body, params=query or None, headers=out, timeout=config.timeout
+    )
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    a, b = httpx.URL(url), httpx.URL(base_url)
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def past_deadline(deadline: float | None, response: httpx.Response) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise APITimeoutError(
+            f"Gave up waiting on {response.url} (timeout reached).",
+            request_id=response.headers.get("x-request-id"),
+        )
 
 
 class SyncTransport:
@@ -159,16 +203,10 @@ class SyncTransport:
         self._owned = http_client is None
         self.http = http_client or httpx.Client(timeout=config.timeout)
 
-    def _build(self, method: str, path: str, body: Any, params: Query | None) -> httpx.Request:
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        return self.http.build_request(
-            method,
-            self.config.base_url + path,
-            json=body,
-            params=query or None,
-            headers=self.config.request_headers(),
-            timeout=self.config.timeout,
-        )
+    def _build(
+        self, method: str, path: str, body: Any, params: Query | None, extra: Extra
+    ) -> httpx.Request:
+        return build_request(self.http, self.config, method, path, body, params, extra)
 
     def send(
         self,
@@ -178,11 +216,13 @@ class SyncTransport:
         body: Any = None,
         params: Query | None = None,
         stream: bool = False,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
     ) -> httpx.Response:
         """A successful response (streamed responses still open); errors raise."""
         attempt = 0
         while True:
-            request = self._build(method, path, body, params)
+            request = self._build(method, path, body, params, (headers, auth))
             try:
                 response = self.http.send(request, stream=stream)
             except httpx.TransportError as exc:
@@ -205,17 +245,29 @@ class SyncTransport:
         return self.send(method, path, body=body, params=params).json()
 
     def events(
-        self, path: str, body: Any, *, method: str = "POST"
+        self,
+        path: str,
+        body: Any,
+        *,
+        method: str = "POST",
+        errors: bool = True,
+        deadline: float | None = None,
     ) -> tuple[httpx.Response, Iterator[dict[str, Any]]]:
         """POST ``body`` (or GET, by ``method``) and iterate the decoded events of the
-        server-sent stream."""
+        server-sent stream; past ``deadline`` (``time.monotonic()``), checked on every line
+        received, :class:`APITimeoutError` is raised."""
         response = self.send(method, path, body=body, stream=True)
         request_id = response.headers.get("x-request-id")
 
+        def lines() -> Iterator[str]:
+            for line in response.iter_lines():
+                past_deadline(deadline, response)
+                yield line
+
         def events() -> Iterator[dict[str, Any]]:
             try:
-                for data in sse_data(response.iter_lines()):
-                    event = decode_event(data, request_id)
+                for data in sse_data(lines()):
+                    event = decode_event(data, request_id, errors=errors)
                     if event is None:
                         return
                     yield event
@@ -239,16 +291,10 @@ class AsyncTransport:
         self._owned = http_client is None
         self.http = http_client or httpx.AsyncClient(timeout=config.timeout)
 
-    def _build(self, method: str, path: str, body: Any, params: Query | None) -> httpx.Request:
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        return self.http.build_request(
-            method,
-            self.config.base_url + path,
-            json=body,
-            params=query or None,
-            headers=self.config.request_headers(),
-            timeout=self.config.timeout,
-        )
+    def _build(
+        self, method: str, path: str, body: Any, params: Query | None, extra: Extra
+    ) -> httpx.Request:
+        return build_request(self.http, self.config, method, path, body, params, extra)
 
     async def send(
         self,
@@ -258,10 +304,12 @@ class AsyncTransport:
         body: Any = None,
         params: Query | None = None,
         stream: bool = False,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
     ) -> httpx.Response:
         attempt = 0
         while True:
-            request = self._build(method, path, body, params)
+            request = self._build(method, path, body, params, (headers, auth))
             try:
                 response = await self.http.send(request, stream=stream)
             except httpx.TransportError as exc:
@@ -286,15 +334,26 @@ class AsyncTransport:
         return (await self.send(method, path, body=body, params=params)).json()
 
     async def events(
-        self, path: str, body: Any, *, method: str = "POST"
+        self,
+        path: str,
+        body: Any,
+        *,
+        method: str = "POST",
+        errors: bool = True,
+        deadline: float | None = None,
     ) -> tuple[httpx.Response, AsyncIterator[dict[str, Any]]]:
         response = await self.send(method, path, body=body, stream=True)
         request_id = response.headers.get("x-request-id")
 
+        async def lines() -> AsyncIterator[str]:
+            async for line in response.aiter_lines():
+                past_deadline(deadline, response)
+                yield line
+
         async def events() -> AsyncIterator[dict[str, Any]]:
             try:
-                async for data in asse_data(response.aiter_lines()):
-                    event = decode_event(data, request_id)
+                async for data in asse_data(lines()):
+                    event = decode_event(data, request_id, errors=errors)
                     if event is None:
                         return
                     yield event

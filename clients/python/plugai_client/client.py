@@ -25,11 +25,14 @@ from plugai_client._transport import (
     SyncTransport,
 )
 from plugai_client.resources.admin import Admin, AsyncAdmin
+from plugai_client.resources.artifacts import Artifacts, AsyncArtifacts
 from plugai_client.resources.chat import AsyncChat, Chat
 from plugai_client.resources.completions import AsyncCompletions, Completions
 from plugai_client.resources.embeddings import AsyncEmbeddings, Embeddings
 from plugai_client.resources.images import AsyncImages, Images
+from plugai_client.resources.jobs import AsyncJobs, Jobs
 from plugai_client.resources.me import AsyncMe, Me
+from plugai_client.resources.meshes import AsyncMeshes, Meshes
 from plugai_client.resources.models import AsyncModels, Models
 from plugai_client.resources.registry import AsyncRegistry, Registry
 from plugai_client.resources.sessions import AsyncSessions, Sessions
@@ -65,6 +68,9 @@ class PlugAI:
         self.completions = Completions(self._transport)
         self.embeddings = Embeddings(self._transport)
         self.images = Images(self._transport)
+        self.meshes = Meshes(self._transport)
+        self.jobs = Jobs(self._transport)
+        self.artifacts = Artifacts(self._transport)
         self.models = Models(self._transport)
         self.sessions = Sessions(self._transport, self.chat)
         self.me = Me(self._transport)
@@ -119,6 +125,9 @@ class AsyncPlugAI:
         self.completions = AsyncCompletions(self._transport)
         self.embeddings = AsyncEmbeddings(self._transport)
         self.images = AsyncImages(self._transport)
+        self.meshes = AsyncMeshes(self._transport)
+        self.jobs = AsyncJobs(self._transport)
+        self.artifacts = AsyncArtifacts(self._transport)
         self.models = AsyncModels(self._transport)
         self.sessions = AsyncSessions(self._transport, self.chat)
         self.me = AsyncMe(self._transport)

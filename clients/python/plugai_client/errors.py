@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from plugai_client.types.artifacts import Job
     from plugai_client.types.registry import DownloadJob
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "DownloadError",
+    "GenerationError",
     "InternalServerError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -141,6 +143,29 @@ class DownloadError(PlugAIError):
     def __init__(self, job: DownloadJob) -> None:
         why = f": {job.error}" if job.error else ""
         super().__init__(f"download {job.id} of {job.source} {job.state}{why}", body=job)
+        self.job = job
+
+
+class GenerationError(PlugAIError):
+    """A followed generation job (``client.jobs.wait``) ended ``failed`` or ``cancelled``:
+    ``job`` is its last state. A failed job's ``type``, ``code`` and ``param`` come from
+    the server's error object, and ``body`` is its envelope ``{"error": {…}}``."""
+
+    def __init__(self, job: Job) -> None:
+        error = job.error
+        if error is not None:
+            message = f"generation job {job.id} ({job.model}) failed: {error.message}"
+            envelope: Any = {"error": error.model_dump()}
+        else:
+            message = f"generation job {job.id} ({job.model}) {job.status}"
+            envelope = None
+        super().__init__(
+            message,
+            type=error.type if error else None,
+            code=error.code if error else None,
+            param=error.param if error else None,
+            body=envelope,
+        )
         self.job = job
 
 

@@ -3,6 +3,8 @@
     job = client.registry.downloads.create("hf://org/repo-GGUF", files=["*Q4_K_M.gguf"])
     for event in client.registry.downloads.events(job.id):
         print(event.state, event.bytes_done, event.bytes_total, event.rate, event.eta_seconds)
+        for f in event.file_progress:  # the job's files, fetched one after the other
+            print(f.path, f.state, f.bytes_done, f.size)
 
 ``client.registry.pull(…)`` does both and returns the finished job.
 """

@@ -1,5 +1,14 @@
 """Typed responses of the PlugAI API (pydantic models)."""
 
+from plugai_client.types.artifacts import (
+    Artifact,
+    ArtifactDeleted,
+    ArtifactList,
+    Job,
+    JobError,
+    JobList,
+    JobProgress,
+)
 from plugai_client.types.chat import (
     AssistantMessage,
     ChatCompletion,
@@ -16,10 +25,12 @@ from plugai_client.types.chat import (
 from plugai_client.types.common import Deleted
 from plugai_client.types.completions import Completion, CompletionChoice
 from plugai_client.types.embeddings import Embedding, EmbeddingList, EmbeddingUsage
+from plugai_client.types.generation import ArtifactRef, Mesh, MeshesResponse
 from plugai_client.types.images import Image, ImagesResponse
 from plugai_client.types.keys import ProviderKey, ProviderKeyList
 from plugai_client.types.models import ModelCard, ModelList
 from plugai_client.types.registry import (
+    DownloadFile,
     DownloadJob,
     DownloadJobList,
     LoadedList,
@@ -52,6 +63,10 @@ __all__ = [
     "ApiKey",
     "ApiKeyIssued",
     "ApiKeyList",
+    "Artifact",
+    "ArtifactDeleted",
+    "ArtifactList",
+    "ArtifactRef",
     "AssistantMessage",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -62,6 +77,7 @@ __all__ = [
     "CompletionChoice",
     "Deleted",
     "Delta",
+    "DownloadFile",
     "DownloadJob",
     "DownloadJobList",
     "Embedding",
@@ -71,9 +87,15 @@ __all__ = [
     "FunctionCallDelta",
     "Image",
     "ImagesResponse",
+    "Job",
+    "JobError",
+    "JobList",
+    "JobProgress",
     "LoadedList",
     "LoadedModel",
     "Me",
+    "Mesh",
+    "MeshesResponse",
     "ModelCard",
     "ModelList",
     "ProviderKey",

@@ -11,6 +11,7 @@ class Image(Model):
     b64_json: str | None = None
     url: str | None = None
     revised_prompt: str | None = None
+    artifact_id: str | None = None  # the stored image (``client.artifacts``)
 
     def data(self) -> bytes | None:
         """The image bytes when they came inline (``b64_json`` or a ``data:`` URL)."""

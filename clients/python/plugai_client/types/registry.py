@@ -43,8 +43,8 @@ class RegistryModel(Model):
     format: str
     source: str | None
     files: list[dict[str, Any]]
-    total_size: int
-    state: str  # downloading, ready, failed or missing
+    total_size: int  # while downloading: the announced size
+    state: str  # downloading, ready, failed or missing; only ready ones are served
     pinned: bool
     discovered: bool  # found in place: the server never deletes its files
     path: str
@@ -52,6 +52,7 @@ class RegistryModel(Model):
     error: str | None
     last_used_at: datetime | None
     created_at: datetime
+    download: DownloadJob | None = None  # while downloading, or failed: its job and progress
 
 
 class RegistryModelList(Model):
@@ -77,6 +78,15 @@ class ScanResult(Model):
 TERMINAL_STATES = frozenset({"done", "failed", "cancelled"})
 
 
+class DownloadFile(Model):
+    """One file of a download job: ``state`` is queued, downloading, done or failed."""
+
+    path: str
+    size: int | None  # announced by the source (None: unknown)
+    bytes_done: int
+    state: str
+
+
 class DownloadJob(Model):
     """A download job, and each progress event of its stream: bytes done of the total,
     the recent ``rate`` (bytes/s) and ``eta_seconds`` while it runs."""
@@ -98,6 +108,7 @@ class DownloadJob(Model):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    file_progress: list[DownloadFile] = []  # each file, fetched one after the other
 
     @property
     def finished(self) -> bool:
@@ -113,3 +124,6 @@ class DownloadJob(Model):
 class DownloadJobList(Model):
     object: str = "list"
     data: list[DownloadJob]
+
+
+RegistryModel.model_rebuild()

@@ -28,3 +28,4 @@ class CleanupResult(Model):
     evicted: list[str]
     removed_records: list[str]
     freed: int
+    expired_artifacts: int = 0
