@@ -24,8 +24,17 @@ def sign_in(page: Any, url: str, key: str = ADMIN_KEY) -> None:
 def account_action(page: Any, name: str) -> None:
     """My keys / Sign out: in the top bar on a desktop, in the ☰ menu on a phone."""
     if page.viewport_name == "phone":
-        page.get_by_role("button", name="Sessions").click()
+        page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name=name).click()
+
+
+def open_section(page: Any, name: str) -> None:
+    """Chat / Images / 3D / Models: in the top bar on a desktop, in the ☰ menu on a phone."""
+    if page.viewport_name == "phone":
+        page.get_by_role("button", name="Menu").click()
+    page.get_by_role("navigation", name="Sections").filter(visible=True).get_by_role(
+        "link", name=name, exact=True
+    ).click()
 
 
 def pick_model(page: Any, model: str = MODEL) -> None:
@@ -223,7 +232,7 @@ def test_sessions_sidebar(page: Any, gateway: ServerProcess) -> None:
         httpx.post(f"{gateway.url}/v1/sessions", headers=headers, json={"title": title})
     sign_in(page, gateway.url)
     if tag == "phone":
-        page.get_by_role("button", name="Sessions").click()
+        page.get_by_role("button", name="Menu").click()
     nav = page.get_by_role("navigation", name="Sessions")
     nav.get_by_label("Search sessions").fill(f"lyon {tag}")
     nav.get_by_text(f"Tax forms {tag}").wait_for(state="detached")  # searched on the server
@@ -237,7 +246,7 @@ def test_sessions_sidebar(page: Any, gateway: ServerProcess) -> None:
     page.get_by_text("This session is closed").wait_for()
     shot(page, "sessions")
     if tag == "phone":
-        page.get_by_role("button", name="Sessions").click()
+        page.get_by_role("button", name="Menu").click()
     page.once("dialog", lambda d: d.accept())
     nav.get_by_role("button", name=f"Delete Lyon weekend {tag}").click()
     page.locator(".sidebar").get_by_text("No sessions yet.").wait_for(state="attached")

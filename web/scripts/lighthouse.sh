@@ -5,6 +5,7 @@
 # With PLUGAI_API_KEY set, it measures the signed-in app: the key is put in a fresh profile's
 # localStorage first (Python Playwright from .venv) and Lighthouse keeps that profile's storage
 # (so the service worker's cache is warm: a returning visit).
+# LIGHTHOUSE_CATEGORIES narrows the audit (default: performance,accessibility,best-practices,seo).
 set -euo pipefail
 WEB="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 URL="${1:-http://127.0.0.1:8080/}"
@@ -13,7 +14,7 @@ CHROME="${CHROME_PATH:-/usr/bin/chromium}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
-echo "== app shell JavaScript (gzipped)"
+echo "== web/dist JavaScript by chunk (gzipped; highlight-* and scene-* load only when needed)"
 total=0
 for f in "$WEB"/dist/assets/*.js; do
   n=$(gzip -9 -c "$f" | wc -c)
@@ -40,7 +41,7 @@ with sync_playwright() as pw:
     page.goto(url)
     page.evaluate("k => localStorage.setItem('plugai.apiKey', k)", os.environ["PLUGAI_API_KEY"])
     page.reload()
-    page.locator(".model-button").wait_for()
+    page.locator(".topbar").wait_for()
     ctx.close()
 PYEOF
   KEEP=(--disable-storage-reset)
@@ -49,7 +50,7 @@ else
   echo "== Lighthouse $URL (mobile, sign-in screen, first visit)"
 fi
 CHROME_PATH="$CHROME" npx --yes lighthouse@12 "$URL" --quiet "${KEEP[@]}" \
-  --only-categories=performance,accessibility,best-practices,seo \
+  --only-categories="${LIGHTHOUSE_CATEGORIES:-performance,accessibility,best-practices,seo}" \
   --chrome-flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$PROFILE" \
   --output=json --output=html --output-path="$OUT/report"
 node -e '

@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/3d/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Generate a 3D model (GLB, OBJ or PLY) from a prompt or an image */
+        post: operations["meshes_v1_3d_generations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users": {
         parameters: {
             query?: never;
@@ -126,6 +143,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your artifacts, newest first */
+        get: operations["list_artifacts_v1_artifacts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/artifacts/{artifact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an artifact (ranges, ETag; a signed link needs no API key) */
+        get: operations["download_artifact_v1_artifacts__artifact_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete an artifact and its file */
+        delete: operations["delete_artifact_v1_artifacts__artifact_id__delete"];
+        options?: never;
+        head?: never;
+        /** Pin (never expires) or unpin an artifact */
+        patch: operations["patch_artifact_v1_artifacts__artifact_id__patch"];
+        trace?: never;
+    };
+    "/v1/artifacts/{artifact_id}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One artifact's description */
+        get: operations["artifact_metadata_v1_artifacts__artifact_id__metadata_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -186,8 +256,76 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Generate images from a prompt */
+        /** Generate images from a prompt (or from an image: image-to-image) */
         post: operations["images_v1_images_generations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your generation jobs, newest first */
+        get: operations["list_jobs_v1_jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job: status, progress, result or error */
+        get: operations["get_job_v1_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running job */
+        post: operations["cancel_job_v1_jobs__job_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Progress as server-sent events, until the job ends */
+        get: operations["job_events_v1_jobs__job_id__events_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -391,7 +529,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Local models in the registry */
+        /**
+         * Local models in the registry
+         * @description Ready, missing, and the models of downloads: ``downloading`` (with progress) and
+         *     ``failed`` (with the error).
+         */
         get: operations["list_models_v1_registry_models_get"];
         put?: never;
         post?: never;
@@ -412,7 +554,7 @@ export interface paths {
         get: operations["get_model_v1_registry_models__model_id__get"];
         put?: never;
         post?: never;
-        /** Delete (downloaded) or unregister (discovered) */
+        /** Delete (downloaded), unregister (discovered), or cancel the download (downloading) */
         delete: operations["delete_model_v1_registry_models__model_id__delete"];
         options?: never;
         head?: never;
@@ -638,6 +780,162 @@ export interface components {
             revoked_at?: string | null;
             /** User Id */
             user_id: string;
+        };
+        /** ArtifactDeleted */
+        ArtifactDeleted: {
+            /**
+             * Deleted
+             * @default true
+             * @constant
+             */
+            deleted?: true;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default artifact.deleted
+             * @constant
+             */
+            object?: "artifact.deleted";
+        };
+        /** ArtifactList */
+        ArtifactList: {
+            /** Data */
+            data: components["schemas"]["ArtifactOut"][];
+            /** First Id */
+            first_id: string | null;
+            /** Has More */
+            has_more: boolean;
+            /**
+             * Last Id
+             * @description Pass as `after` for the next page.
+             */
+            last_id: string | null;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /**
+         * ArtifactOut
+         * @description A generated file. ``url`` is signed: it works without an API key until it expires.
+         */
+        ArtifactOut: {
+            /** Bytes */
+            bytes: number;
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /**
+             * Expires At
+             * @description Unix time it will be deleted; null when pinned or kept forever.
+             */
+            expires_at: number | null;
+            /**
+             * Faces
+             * @description Meshes: face count.
+             */
+            faces?: number | null;
+            /** Filename */
+            filename: string;
+            /**
+             * Format
+             * @description Meshes: glb, obj or ply.
+             */
+            format?: string | null;
+            /**
+             * Height
+             * @description Images: pixels.
+             */
+            height?: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Job Id
+             * @description The generation job that made it, if any.
+             */
+            job_id: string | null;
+            /**
+             * Kind
+             * @description image, mesh, or preview (a mesh's rendering).
+             * @enum {string}
+             */
+            kind: "image" | "mesh" | "preview";
+            /**
+             * Metadata
+             * @description Everything the generator recorded.
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Mime Type */
+            mime_type: string;
+            /** Model */
+            model: string | null;
+            /**
+             * Object
+             * @default artifact
+             * @constant
+             */
+            object?: "artifact";
+            /** Pinned */
+            pinned: boolean;
+            /**
+             * Preview Id
+             * @description Meshes: the preview image's artifact id.
+             */
+            preview_id?: string | null;
+            /**
+             * Seed
+             * @description The seed used, when known.
+             */
+            seed?: number | null;
+            /**
+             * Sha256
+             * @description Also the file's ETag.
+             */
+            sha256: string;
+            /**
+             * Url
+             * @description Signed download URL.
+             */
+            url: string;
+            /**
+             * Vertices
+             * @description Meshes: vertex count.
+             */
+            vertices?: number | null;
+            /**
+             * Width
+             * @description Images: pixels.
+             */
+            width?: number | null;
+        };
+        /** ArtifactPatch */
+        ArtifactPatch: {
+            /**
+             * Pinned
+             * @description Pinned artifacts never expire.
+             */
+            pinned: boolean;
+        };
+        /** ArtifactRef */
+        ArtifactRef: {
+            /** Artifact Id */
+            artifact_id: string;
+            /** Bytes */
+            bytes: number;
+            /** Mime Type */
+            mime_type: string;
+            /**
+             * Url
+             * @description Signed: it works without a key until it expires.
+             */
+            url: string;
         };
         /** AssistantMessageModel */
         AssistantMessageModel: {
@@ -868,6 +1166,12 @@ export interface components {
             dry_run: boolean;
             /** Evicted */
             evicted: string[];
+            /**
+             * Expired Artifacts
+             * @description Artifacts past their retention, deleted.
+             * @default 0
+             */
+            expired_artifacts?: number;
             /** Freed */
             freed: number;
             /**
@@ -986,6 +1290,23 @@ export interface components {
             /** Object */
             object: string;
         };
+        /** DownloadFilePublic */
+        DownloadFilePublic: {
+            /** Bytes Done */
+            bytes_done: number;
+            /** Path */
+            path: string;
+            /**
+             * Size
+             * @description Bytes the source announced (null: unknown).
+             */
+            size: number | null;
+            /**
+             * State
+             * @description queued, downloading, done or failed
+             */
+            state: string;
+        };
         /** DownloadJobList */
         DownloadJobList: {
             /** Data */
@@ -1014,6 +1335,11 @@ export interface components {
             error: string | null;
             /** Eta Seconds */
             eta_seconds?: number | null;
+            /**
+             * File Progress
+             * @description Each file of the job (fetched one after the other): size, bytes done and state.
+             */
+            file_progress?: components["schemas"]["DownloadFilePublic"][];
             /** Files */
             files: string[];
             /** Finished At */
@@ -1159,17 +1485,39 @@ export interface components {
         };
         /** ImageData */
         ImageData: {
+            /**
+             * Artifact Id
+             * @description PlugAI: the stored image (/v1/artifacts).
+             */
+            artifact_id?: string | null;
             /** B64 Json */
             b64_json?: string | null;
             /** Revised Prompt */
             revised_prompt?: string | null;
-            /** Url */
+            /**
+             * Url
+             * @description Signed: it works without a key until it expires.
+             */
             url?: string | null;
         };
-        /** ImageGenerationRequest */
+        /**
+         * ImageGenerationRequest
+         * @description OpenAI's image request; a model's own parameters (see its card) travel alongside.
+         */
         ImageGenerationRequest: {
+            /**
+             * Async
+             * @description PlugAI: answer 202 at once with a generation job; follow it at /v1/jobs/{id} (or its /events stream) and find the result there.
+             * @default false
+             */
+            async?: boolean;
             /** Background */
             background?: string | null;
+            /**
+             * Image
+             * @description PlugAI: start from this image (image-to-image). An http(s) URL, a data: URL or the id of one of your artifacts (art_…).
+             */
+            image?: string | null;
             /** Model */
             model: string;
             /**
@@ -1235,6 +1583,123 @@ export interface components {
              * @enum {string}
              */
             role: "user" | "assistant";
+        };
+        /**
+         * JobAccepted
+         * @description The 202 answer of an ``"async": true`` request (the job object).
+         */
+        JobAccepted: {
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default generation.job
+             * @constant
+             */
+            object?: "generation.job";
+            /** Status */
+            status: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * JobError
+         * @description The OpenAI error object, as an error envelope would carry it.
+         */
+        JobError: {
+            /** Code */
+            code: string | null;
+            /** Message */
+            message: string;
+            /** Param */
+            param: string | null;
+            /** Type */
+            type: string;
+        };
+        /** JobList */
+        JobList: {
+            /** Data */
+            data: components["schemas"]["JobOut"][];
+            /** First Id */
+            first_id: string | null;
+            /** Has More */
+            has_more: boolean;
+            /**
+             * Last Id
+             * @description Pass as `after` for the next page.
+             */
+            last_id: string | null;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /** JobOut */
+        JobOut: {
+            /**
+             * Created At
+             * @description Unix time.
+             */
+            created_at: number;
+            /** @description On failure: why. */
+            error: components["schemas"]["JobError"] | null;
+            /** Finished At */
+            finished_at: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "images" | "3d";
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default generation.job
+             * @constant
+             */
+            object?: "generation.job";
+            progress: components["schemas"]["JobProgress"];
+            /**
+             * Result
+             * @description On success: the body the synchronous endpoint would have answered.
+             */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            /** Started At */
+            started_at: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        };
+        /** JobProgress */
+        JobProgress: {
+            /**
+             * Eta Seconds
+             * @description Estimated seconds left, from the step rate.
+             */
+            eta_seconds: number | null;
+            /**
+             * Fraction
+             * @description 0..1; null while unknown.
+             */
+            fraction: number | null;
+            /**
+             * Step
+             * @description Steps done (over the whole request).
+             */
+            step: number;
+            /**
+             * Steps
+             * @description Steps in all; 0 until the generator has said.
+             */
+            steps: number;
         };
         /** ListOf[ApiKeyPublic] */
         ListOf_ApiKeyPublic_: {
@@ -1334,6 +1799,90 @@ export interface components {
              * @enum {string}
              */
             role: "admin" | "user";
+        };
+        /** MeshData */
+        MeshData: {
+            /** Artifact Id */
+            artifact_id: string;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Faces
+             * @description Face count, when known.
+             */
+            faces?: number | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "glb" | "obj" | "ply";
+            /** Mime Type */
+            mime_type: string;
+            /** @description A PNG rendering of the mesh. */
+            preview?: components["schemas"]["ArtifactRef"] | null;
+            /**
+             * Url
+             * @description Signed: it works without a key until it expires.
+             */
+            url: string;
+            /**
+             * Vertices
+             * @description Vertex count, when known.
+             */
+            vertices?: number | null;
+        };
+        /**
+         * MeshGenerationRequest
+         * @description A model's own parameters (guidance_scale, steps, seed, mesh_resolution, … — see
+         *     ``GET /v1/models/{id}/parameters``) travel alongside these fields.
+         * @example {
+         *       "format": "glb",
+         *       "model": "local/shap-e",
+         *       "prompt": "a red chair"
+         *     }
+         * @example {
+         *       "async": true,
+         *       "image": "art_4f2c…",
+         *       "model": "stability/stable-fast-3d"
+         *     }
+         */
+        MeshGenerationRequest: {
+            /**
+             * Async
+             * @description PlugAI: answer 202 at once with a generation job; follow it at /v1/jobs/{id} (or its /events stream) and find the result there.
+             * @default false
+             */
+            async?: boolean;
+            /**
+             * Format
+             * @description Mesh file format.
+             * @default glb
+             * @enum {string}
+             */
+            format?: "glb" | "obj" | "ply";
+            /**
+             * Image
+             * @description Build from this image. An http(s) URL, a data: URL or the id of one of your artifacts (art_…).
+             */
+            image?: string | null;
+            /** Model */
+            model: string;
+            /**
+             * Prompt
+             * @description What to build (text-to-3D).
+             */
+            prompt?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** MeshesResponse */
+        MeshesResponse: {
+            /** Created */
+            created: number;
+            /** Data */
+            data: components["schemas"]["MeshData"][];
+            /** Model */
+            model: string;
         };
         /** MessageList */
         MessageList: {
@@ -1559,6 +2108,8 @@ export interface components {
             discovered: boolean;
             /** Display Name */
             display_name: string;
+            /** @description While downloading, or failed: its download job, with progress. */
+            download?: components["schemas"]["DownloadJobPublic"] | null;
             /** Error */
             error: string | null;
             /**
@@ -1608,10 +2159,13 @@ export interface components {
             source: string | null;
             /**
              * State
-             * @description downloading, ready, failed or missing
+             * @description downloading, ready, failed or missing; only ready models are served
              */
             state: string;
-            /** Total Size */
+            /**
+             * Total Size
+             * @description Bytes of its files (while downloading: announced).
+             */
             total_size: number;
         };
         /** ResponseUsage */
@@ -1859,7 +2413,7 @@ export interface components {
             reserved: number;
             /**
              * Used
-             * @description Bytes by kind (models; artifacts later).
+             * @description Bytes by kind: models, artifacts.
              */
             used: {
                 [key: string]: number;
@@ -2171,6 +2725,48 @@ export interface operations {
             };
         };
     };
+    meshes_v1_3d_generations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshGenerationRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshesResponse"];
+                };
+            };
+            /** @description With `"async": true`: the job. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_users_v1_admin_users_get: {
         parameters: {
             query?: never;
@@ -2384,6 +2980,201 @@ export interface operations {
             };
         };
     };
+    list_artifacts_v1_artifacts_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description A `last_id`. */
+                after?: string | null;
+                kind?: ("image" | "mesh" | "preview") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_artifact_v1_artifacts__artifact_id__get: {
+        parameters: {
+            query?: {
+                /** @description Signed links only. */
+                expires?: string | null;
+                /** @description Signed links only. */
+                signature?: string | null;
+            };
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with its media type (image/png, model/gltf-binary, …). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested byte range (`Range: bytes=…`). */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (`If-None-Match` names the current ETag). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The signature is invalid or has expired. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such artifact of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_artifact_v1_artifacts__artifact_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactDeleted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    patch_artifact_v1_artifacts__artifact_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArtifactPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    artifact_metadata_v1_artifacts__artifact_id__metadata_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     chat_completions_v1_chat_completions_post: {
         parameters: {
             query?: never;
@@ -2503,6 +3294,141 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImagesResponse"];
+                };
+            };
+            /** @description With `"async": true`: the job. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_jobs_v1_jobs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description A `last_id`. */
+                after?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_job_v1_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_job_v1_jobs__job_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    job_events_v1_jobs__job_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
                 };
             };
             /** @description Validation Error */

@@ -91,3 +91,13 @@ describe("streamChat", () => {
     expect((err as Error).message).toMatch(/upstream died/);
   });
 });
+
+describe("SseParser events", () => {
+  it("names events and defaults to message", async () => {
+    const { SseParser } = await import("./sse");
+    const p = new SseParser();
+    expect(p.pushEvents("event: progress\ndata: {\"a\":1}\n\ndata: x\n")).toEqual([{ event: "progress", data: '{"a":1}' }]);
+    expect(p.pushEvents("\nevent: succeeded\ndata: y")).toEqual([{ event: "message", data: "x" }]);
+    expect(p.endEvents()).toEqual([{ event: "succeeded", data: "y" }]);
+  });
+});

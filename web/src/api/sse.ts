@@ -6,13 +6,26 @@ import type { ChatChunk, ChatRequest } from "./types";
  * payloads of complete events. Handles \n, \r\n and \r line endings, multi-line data,
  * comments and events split across reads.
  */
+export interface SseEvent {
+  /** The `event:` field; "message" when the event has none. */
+  event: string;
+  data: string;
+}
+
 export class SseParser {
   private buffer = "";
   private data: string[] = [];
+  private event = "";
 
+  /** The `data` payloads of the events completed by this text. */
   push(text: string): string[] {
+    return this.pushEvents(text).map((e) => e.data);
+  }
+
+  /** The events (name and data) completed by this text. */
+  pushEvents(text: string): SseEvent[] {
     this.buffer += text;
-    const out: string[] = [];
+    const out: SseEvent[] = [];
     for (;;) {
       const m = /\r\n|\r|\n/.exec(this.buffer);
       if (!m) break;
@@ -27,17 +40,22 @@ export class SseParser {
 
   /** Flushes an event the stream ended without a blank line after. */
   end(): string[] {
-    const out: string[] = [];
+    return this.endEvents().map((e) => e.data);
+  }
+
+  endEvents(): SseEvent[] {
+    const out: SseEvent[] = [];
     if (this.buffer) this.line(this.buffer, out);
     this.buffer = "";
     this.line("", out);
     return out;
   }
 
-  private line(line: string, out: string[]): void {
+  private line(line: string, out: SseEvent[]): void {
     if (line === "") {
-      if (this.data.length) out.push(this.data.join("\n"));
+      if (this.data.length) out.push({ event: this.event || "message", data: this.data.join("\n") });
       this.data = [];
+      this.event = "";
       return;
     }
     if (line.startsWith(":")) return;
@@ -46,6 +64,46 @@ export class SseParser {
     let value = colon < 0 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "data") this.data.push(value);
+    else if (field === "event") this.event = value;
+  }
+}
+
+/**
+ * GETs an event stream with the API key (EventSource can't send one) and calls onEvent for
+ * each event until the stream ends, onEvent returns true, or the signal aborts.
+ */
+export async function followEvents(
+  baseUrl: string,
+  apiKey: string,
+  path: string,
+  onEvent: (event: SseEvent) => boolean | void,
+  signal?: AbortSignal,
+): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl || window.location.origin}${path}`, {
+      headers: { Authorization: `Bearer ${apiKey}`, Accept: "text/event-stream" },
+      signal,
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw networkError(baseUrl);
+  }
+  if (!res.ok || !res.body) {
+    const data: unknown = await res.json().catch(() => null);
+    throw apiError(res.status, data, res.headers.get("X-Request-ID"));
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  const parser = new SseParser();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      const events = done ? parser.endEvents() : parser.pushEvents(value);
+      for (const e of events) if (onEvent(e) === true) return;
+      if (done) return;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -10,6 +10,7 @@ export type SessionMessage = S["SessionMessageOut"];
 export type ProviderKey = S["ProviderKeyPublic"];
 export type ChatRequest = S["ChatCompletionRequest"];
 export type ChatMessage = S["ChatMessage"];
+export type ContentPart = S["ContentPart"];
 export type Usage = S["UsageModel"];
 export type ChatCompletion = S["ChatCompletionResponse"];
 
@@ -25,3 +26,16 @@ export type ChatChunk = Omit<ChatCompletion, "object" | "choices"> & {
 
 /** JSON Schema of a model's parameters, as the card carries it (`parameters`). */
 export type ParamSchema = ModelCard["parameters"];
+
+export type Me = S["Me"];
+export type RegistryModel = S["RegistryModelPublic"];
+export type DownloadJob = S["DownloadJobPublic"];
+export type StorageUsage = S["StorageUsagePublic"];
+export type CleanupResult = S["CleanupResult"];
+export type LoadedModel = S["LoadedModelPublic"];
+export type ImagesResponse = S["ImagesResponse"];
+export type ImageData = S["ImageData"];
+export type ImageRequest = S["ImageGenerationRequest"];
+export type Job = S["JobOut"];
+export type Artifact = S["ArtifactOut"];
+export type ArtifactList = S["ArtifactList"];

@@ -1,15 +1,18 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState } from "react";
 import { must, type Api } from "../../api/client";
 import { describeError } from "../../api/errors";
 import { streamChat } from "../../api/sse";
-import type { ChatRequest } from "../../api/types";
-import { fromStored, newId, type UiMessage } from "./messages";
+import type { ChatMessage, ChatRequest, ModelCard } from "../../api/types";
+import { visionRefusal } from "./attachments";
+import { Composer } from "./Composer";
+import { fromStored, historyBefore, newId, wireContent, type UiMessage } from "./messages";
 import { MessageView } from "./MessageView";
 
 interface Props {
   api: Api;
   sessionId: string | null;
   modelId: string | null;
+  card: ModelCard | null;
   params: Record<string, unknown>;
   paramErrors: string[];
   onSessionCreated(id: string): void;
@@ -17,22 +20,57 @@ interface Props {
   onTurnDone(): void;
 }
 
+/** What a new session copies from the one it branches off (edit-and-resend). */
+interface SessionInfo {
+  title: string;
+  system_prompt: string | null;
+  params: Record<string, unknown>;
+}
+
+/** A turn to run: the transcript before the reply, the messages to send, where to store it. */
+interface TurnPlan {
+  shown: UiMessage[];
+  send: ChatMessage[];
+  /** Start a new session (the first chat, or an edit that branches the conversation). */
+  newSession?: { title: string; system_prompt?: string | null; metadata: Record<string, unknown> };
+}
+
+async function loadAll(api: Api, id: string) {
+  const path = { session_id: id };
+  const first = must(await api.client.GET("/v1/sessions/{session_id}", { params: { path, query: { limit: 1000 } } }));
+  const data = [...first.messages.data];
+  let more = first.messages.has_more;
+  while (more && data.length) {
+    const after = data[data.length - 1]!.seq;
+    const page = must(await api.client.GET("/v1/sessions/{session_id}", { params: { path, query: { limit: 1000, after } } }));
+    data.push(...page.messages.data);
+    more = page.messages.has_more && page.messages.data.length > 0;
+  }
+  return { ...first, messages: { ...first.messages, data } };
+}
+
 /** Streaming chat over a server-side session. */
-export function Chat({ api, sessionId, modelId, params, paramErrors, onSessionCreated, onSessionModel, onTurnDone }: Props) {
+export function Chat({ api, sessionId, modelId, card, params, paramErrors, onSessionCreated, onSessionModel, onTurnDone }: Props) {
   const [messages, setMessages] = useState<UiMessage[]>([]);
   const [closed, setClosed] = useState(false);
-  const [draft, setDraft] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const ownSession = useRef<string | null>(null); // created here: messages already on screen
+  const info = useRef<SessionInfo | null>(null);
   const end = useRef<HTMLDivElement>(null);
+  const refusal = visionRefusal(card);
+
+  useEffect(() => setError(null), [modelId]);
 
   useEffect(() => {
     setError(null);
     if (sessionId && sessionId === ownSession.current) return; // just created here
+    setNotice(null);
     abort.current?.abort(); // another session: stop streaming into this one
     ownSession.current = null;
+    info.current = null;
     if (!sessionId) {
       setMessages([]);
       setClosed(false);
@@ -41,10 +79,11 @@ export function Chat({ api, sessionId, modelId, params, paramErrors, onSessionCr
     let live = true;
     (async () => {
       try {
-        const s = must(await api.client.GET("/v1/sessions/{session_id}", { params: { path: { session_id: sessionId } } }));
+        const s = await loadAll(api, sessionId);
         if (!live) return;
         setMessages(s.messages.data.filter((m) => m.role !== "system").map(fromStored));
         setClosed(s.closed);
+        info.current = { title: s.title, system_prompt: s.system_prompt, params: s.params };
         onSessionModel(s.model ?? null);
       } catch (err) {
         if (live) setError(describeError(err));
@@ -63,29 +102,36 @@ export function Chat({ api, sessionId, modelId, params, paramErrors, onSessionCr
   const patch = (id: string, f: (m: UiMessage) => UiMessage) =>
     setMessages((ms) => ms.map((m) => (m.id === id ? f(m) : m)));
 
-  async function send(text: string, replaceLast = false) {
-    if (!modelId) return setError("Choose a model first.");
-    if (paramErrors.length) return setError(`Fix the parameters first: ${paramErrors.join(" ")}`);
+  function check(images: readonly string[]): boolean {
+    if (!modelId) return setError("Choose a model first."), false;
+    if (paramErrors.length) return setError(`Fix the parameters first: ${paramErrors.join(" ")}`), false;
+    if (images.length && refusal) return setError(refusal), false;
+    return true;
+  }
+
+  async function run(plan: TurnPlan) {
+    if (!modelId) return;
     setError(null);
     setBusy(true);
     const reply: UiMessage = { id: newId(), role: "assistant", content: "", streaming: true, model: modelId };
-    setMessages((ms) => {
-      const base = replaceLast ? ms.slice(0, -1) : [...ms, { id: newId(), role: "user" as const, content: text }];
-      return [...base, reply];
-    });
+    setMessages([...plan.shown, reply]);
     const ctrl = new AbortController();
     abort.current = ctrl;
     try {
       let sid = sessionId;
-      if (!sid) {
+      if (!sid || plan.newSession) {
+        const n = plan.newSession ?? { title: "", metadata: {} };
         const s = must(
-          await api.client.POST("/v1/sessions", { body: { title: text.slice(0, 80), model: modelId, params, metadata: {} } }),
+          await api.client.POST("/v1/sessions", {
+            body: { title: n.title, model: modelId, params, system_prompt: n.system_prompt ?? null, metadata: n.metadata },
+          }),
         );
         sid = s.id;
         ownSession.current = sid;
+        info.current = { title: s.title, system_prompt: s.system_prompt, params: s.params };
         onSessionCreated(sid);
       }
-      const body = { ...params, model: modelId, session_id: sid, messages: [{ role: "user", content: text }] } as ChatRequest;
+      const body = { ...params, model: modelId, session_id: sid, messages: plan.send } as ChatRequest;
       const { usage } = await streamChat(
         api.baseUrl,
         api.apiKey,
@@ -104,20 +150,55 @@ export function Chat({ api, sessionId, modelId, params, paramErrors, onSessionCr
     }
   }
 
-  function submit(e?: FormEvent) {
-    e?.preventDefault();
-    const text = draft.trim();
-    if (!text || busy) return;
-    setDraft("");
-    void send(text);
+  function send(text: string, images: string[]) {
+    if (!check(images)) return;
+    const user: UiMessage = { id: newId(), role: "user", content: text, images: images.length ? images : undefined };
+    setNotice(null);
+    void run({
+      shown: [...messages, user],
+      send: [{ role: "user", content: wireContent(text, images) }],
+      newSession: sessionId ? undefined : { title: (text || "Image").slice(0, 80), metadata: {} },
+    });
   }
 
-  function onKey(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) submit();
+  function regenerate() {
+    const lastUser = [...messages].reverse().find((m) => m.role === "user");
+    if (!lastUser || !check(lastUser.images ?? [])) return;
+    void run({
+      shown: messages.slice(0, -1),
+      send: [{ role: "user", content: wireContent(lastUser.content, lastUser.images) }],
+    });
   }
 
-  const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  /**
+   * Edit-and-resend. A stored session can't be cut short through the API, so the edited
+   * conversation continues in a new session (a branch) that gets the turns before the edit;
+   * the original session stays as it was.
+   */
+  function editAndResend(id: string, text: string) {
+    const index = messages.findIndex((m) => m.id === id);
+    const old = messages[index];
+    if (!old || old.role !== "user" || busy) return;
+    const images = old.images ?? [];
+    if (!text && !images.length) return;
+    if (!check(images)) return;
+    const edited: UiMessage = { ...old, id: newId(), content: text };
+    const from = info.current;
+    const title = `${from?.title || text.slice(0, 70) || "Chat"} (edited)`.slice(0, 500);
+    setNotice(sessionId ? "Edited: the conversation continues in a new session; the original is kept." : null);
+    void run({
+      shown: [...messages.slice(0, index), edited],
+      send: [...historyBefore(messages, index), { role: "user", content: wireContent(text, images) }],
+      newSession: {
+        title,
+        system_prompt: from?.system_prompt ?? null,
+        metadata: sessionId ? { branched_from: sessionId, edited_message: index } : {},
+      },
+    });
+  }
+
   const last = messages[messages.length - 1];
+  const canEdit = !busy && !closed;
 
   return (
     <section className="chat" aria-label="Chat">
@@ -129,10 +210,15 @@ export function Chat({ api, sessionId, modelId, params, paramErrors, onSessionCr
           </div>
         )}
         {messages.map((m) => (
-          <MessageView key={m.id} m={m} />
+          <MessageView key={m.id} m={m} onEdit={canEdit && m.role === "user" ? (text) => editAndResend(m.id, text) : undefined} />
         ))}
         <div ref={end} />
       </div>
+      {notice && (
+        <p role="status" className="notice banner">
+          {notice}
+        </p>
+      )}
       {error && (
         <p role="alert" className="error banner">
           {error}
@@ -141,37 +227,16 @@ export function Chat({ api, sessionId, modelId, params, paramErrors, onSessionCr
       {closed ? (
         <p className="muted banner">This session is closed (read-only). Start a new chat to continue.</p>
       ) : (
-        <form className="composer" onSubmit={submit}>
-          <label htmlFor="prompt" className="sr-only">
-            Message
-          </label>
-          <textarea
-            id="prompt"
-            rows={2}
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={onKey}
-            placeholder={modelId ? "Message… (Enter to send, Shift+Enter for a new line)" : "Choose a model first"}
-          />
-          <div className="composer-actions">
-            {busy ? (
-              <button type="button" onClick={() => abort.current?.abort()}>
-                Stop
-              </button>
-            ) : (
-              <>
-                {last?.role === "assistant" && lastUser && (
-                  <button type="button" onClick={() => void send(lastUser.content, true)} title="Ask again: the prompt is sent as a new turn">
-                    Regenerate
-                  </button>
-                )}
-                <button type="submit" className="primary" disabled={!draft.trim() || !modelId}>
-                  Send
-                </button>
-              </>
-            )}
-          </div>
-        </form>
+        <Composer
+          modelId={modelId}
+          busy={busy}
+          visionRefusal={refusal}
+          canRegenerate={last?.role === "assistant" && messages.some((m) => m.role === "user")}
+          onSend={send}
+          onStop={() => abort.current?.abort()}
+          onRegenerate={regenerate}
+          onError={setError}
+        />
       )}
     </section>
   );

@@ -31,11 +31,22 @@ export function addCopyButtons(root: HTMLElement): void {
   });
 }
 
-export function Markdown({ text }: { text: string }) {
+/** Loads the highlighter chunk (once) and highlights the code blocks under root. */
+export function highlightCode(root: HTMLElement): Promise<void> {
+  if (!root.querySelector("pre > code:not([data-highlighted])")) return Promise.resolve();
+  return import("./highlight").then(({ highlightAll }) => {
+    if (root.isConnected) highlightAll(root);
+  });
+}
+
+/** A reply as Markdown; code blocks get a copy button, and highlighting once complete. */
+export function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
   const html = useMemo(() => renderMarkdown(text), [text]);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (ref.current) addCopyButtons(ref.current);
-  }, [html]);
+    if (!ref.current) return;
+    addCopyButtons(ref.current);
+    if (!streaming) highlightCode(ref.current).catch(() => undefined); // offline: stays plain
+  }, [html, streaming]);
   return <div ref={ref} className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
 }

@@ -1,14 +1,28 @@
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import { Markdown } from "./Markdown";
 import type { UiMessage } from "./messages";
 
-export function MessageView({ m }: { m: UiMessage }) {
+interface Props {
+  m: UiMessage;
+  /** Given for user messages that may be edited and sent again. */
+  onEdit?(text: string): void;
+}
+
+export function MessageView({ m, onEdit }: Props) {
   const [copied, setCopied] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(m.content);
   const copy = async () => {
     await navigator.clipboard?.writeText(m.content).catch(() => undefined);
     setCopied(true);
     setTimeout(() => setCopied(false), 1500);
   };
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    setEditing(false);
+    onEdit?.(text.trim());
+  };
+  const editId = `edit-${m.id}`;
   return (
     <article className={`msg msg-${m.role}`} aria-busy={m.streaming || undefined} data-testid={`msg-${m.role}`}>
       <div className="msg-head">
@@ -18,8 +32,48 @@ export function MessageView({ m }: { m: UiMessage }) {
             {copied ? "Copied" : "Copy"}
           </button>
         )}
+        {onEdit && !editing && (
+          <button
+            type="button"
+            className="link small"
+            aria-label="Edit message"
+            onClick={() => {
+              setText(m.content);
+              setEditing(true);
+            }}
+          >
+            Edit
+          </button>
+        )}
       </div>
-      {m.role === "user" ? <p className="msg-text">{m.content}</p> : <Markdown text={m.content} />}
+      {m.images && m.images.length > 0 && (
+        <div className="msg-images">
+          {m.images.map((url, i) => (
+            <img key={i} src={url} alt={`Image ${i + 1} sent with this message`} loading="lazy" />
+          ))}
+        </div>
+      )}
+      {editing ? (
+        <form className="edit-form" onSubmit={save}>
+          <label htmlFor={editId} className="sr-only">
+            Edited message
+          </label>
+          <textarea id={editId} rows={3} value={text} autoFocus onChange={(e) => setText(e.target.value)} />
+          <div className="row">
+            <button type="submit" className="primary" disabled={!text.trim() && !m.images?.length}>
+              Save and resend
+            </button>
+            <button type="button" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </div>
+          <p className="muted small">Later turns are dropped here; the edited conversation continues in a new session.</p>
+        </form>
+      ) : m.role === "user" ? (
+        m.content && <p className="msg-text">{m.content}</p>
+      ) : (
+        <Markdown text={m.content} streaming={m.streaming} />
+      )}
       {m.streaming && !m.content && <p className="muted small">Thinking…</p>}
       {m.stopped && <p className="muted small">Stopped.</p>}
       {m.error && (

@@ -45,3 +45,52 @@ describe("addCopyButtons", () => {
   });
 });
 
+
+describe("content parts", () => {
+  it("splits text and images and builds them back", async () => {
+    const { splitContent, wireContent } = await import("./messages");
+    const parts = wireContent("look", ["data:image/png;base64,AAA"]);
+    expect(parts).toEqual([
+      { type: "text", text: "look" },
+      { type: "image_url", image_url: { url: "data:image/png;base64,AAA" } },
+    ]);
+    expect(splitContent(parts)).toEqual({ text: "look", images: ["data:image/png;base64,AAA"] });
+    expect(wireContent("plain")).toBe("plain");
+    expect(wireContent("", ["u"])).toEqual([{ type: "image_url", image_url: { url: "u" } }]);
+    expect(splitContent([{ type: "input_audio" }, { type: "text", text: "x" }])).toEqual({ text: "[input_audio]x", images: [] });
+  });
+
+  it("shows stored images in the transcript", () => {
+    const m = fromStored({
+      object: "session.message",
+      seq: 1,
+      role: "user",
+      content: [
+        { type: "text", text: "what is this?" },
+        { type: "image_url", image_url: { url: "data:image/png;base64,AAA" } },
+      ],
+      interrupted: false,
+      created_at: "2026-01-01T00:00:00Z",
+    });
+    expect(m.content).toBe("what is this?");
+    expect(m.images).toEqual(["data:image/png;base64,AAA"]);
+  });
+
+  it("keeps the turns before an edited message, as the API takes them", async () => {
+    const { historyBefore } = await import("./messages");
+    const ms = [
+      { id: "1", role: "user" as const, content: "a", images: ["u1"] },
+      { id: "2", role: "assistant" as const, content: "echo: a" },
+      { id: "3", role: "user" as const, content: "b" },
+      { id: "4", role: "assistant" as const, content: "", error: "failed" },
+      { id: "5", role: "user" as const, content: "c" },
+      { id: "6", role: "assistant" as const, content: "echo: c" },
+    ];
+    expect(historyBefore(ms, 4)).toEqual([
+      { role: "user", content: [{ type: "text", text: "a" }, { type: "image_url", image_url: { url: "u1" } }] },
+      { role: "assistant", content: "echo: a" },
+      { role: "user", content: "b" },
+    ]);
+    expect(historyBefore(ms, 0)).toEqual([]);
+  });
+});

@@ -59,7 +59,7 @@ export function ModelPicker({ models, value, onChange, onClose }: Props) {
                         className="model-option"
                         aria-pressed={m.id === value}
                         disabled={!usable}
-                        title={usable ? undefined : "Not a chat model (image and 3D studios come later)"}
+                        title={usable ? undefined : "Not a chat model: image and 3D models are in the Images and 3D studios"}
                         onClick={() => {
                           onChange(m.id);
                           onClose();

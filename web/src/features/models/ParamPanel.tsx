@@ -7,10 +7,12 @@ interface Props {
   errors: Record<string, string>;
   onChange(values: FormValues): void;
   modelId: string | null;
+  /** Shows the "Parameters" heading (off where the surrounding control names it). */
+  heading?: boolean;
 }
 
 /** Controls generated from the chosen model's parameter JSON Schema. */
-export function ParamPanel({ fields, values, errors, onChange, modelId }: Props) {
+export function ParamPanel({ fields, values, errors, onChange, modelId, heading = true }: Props) {
   const set = (name: string, v: string | number | boolean | undefined) => {
     const next = { ...values };
     if (v === undefined) delete next[name];
@@ -20,9 +22,9 @@ export function ParamPanel({ fields, values, errors, onChange, modelId }: Props)
   const changed = Object.keys(values).length;
 
   return (
-    <section className="params" aria-labelledby="params-title">
+    <section className="params" aria-labelledby={heading ? "params-title" : undefined} aria-label={heading ? undefined : "Parameters"}>
       <div className="row spread">
-        <h2 id="params-title">Parameters</h2>
+        {heading ? <h2 id="params-title">Parameters</h2> : <span />}
         <button type="button" onClick={() => onChange({})} disabled={!changed}>
           Reset to defaults
         </button>

@@ -9,11 +9,14 @@ interface Props {
   refresh: number;
   onSelect(id: string | null): void;
   onClose(): void;
+  /** Shown first (phones: the app's sections). */
+  header?: ReactNode;
+  /** Shown last (phones: account actions). */
   children?: ReactNode;
 }
 
 /** The user's sessions: list, search, rename, close, delete. */
-export function Sidebar({ api, current, refresh, onSelect, onClose, children }: Props) {
+export function Sidebar({ api, current, refresh, onSelect, onClose, header, children }: Props) {
   const [sessions, setSessions] = useState<Session[]>([]);
   const [search, setSearch] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -62,8 +65,9 @@ export function Sidebar({ api, current, refresh, onSelect, onClose, children }: 
   return (
     <nav className="sidebar" aria-label="Sessions">
       <button type="button" className="only-narrow" onClick={onClose}>
-        ✕ Close sessions
+        ✕ Close menu
       </button>
+      {header}
       <button type="button" className="primary wide" onClick={() => onSelect(null)}>
         + New chat
       </button>
