@@ -58,8 +58,11 @@ def banned_tokens(path: Path) -> dict[str, float]:
 def direct(path: Path, args: argparse.Namespace, bias: dict[str, float]) -> dict[str, Any]:
     import llama_cpp
 
+    gpu = bool(llama_cpp.llama_supports_gpu_offload())  # as PlugAI's engine: all layers
     started = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=args.n_ctx, verbose=False)
+    llm = llama_cpp.Llama(
+        model_path=str(path), n_ctx=args.n_ctx, n_gpu_layers=-1 if gpu else 0, verbose=False
+    )
     load = time.perf_counter() - started
     runs = []
     for _ in range(args.runs):
@@ -165,7 +168,10 @@ def main() -> None:
     bias = banned_tokens(path) if args.model is None else {}
     mine = direct(path, args, bias)
     gateway = through_plugai(path, args, bias)
-    print(f"model {path.name}, {args.tokens} tokens, median of {args.runs} runs")
+    import llama_cpp
+
+    device = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU (no GPU offload)"
+    print(f"model {path.name}, {args.tokens} tokens, median of {args.runs} runs, {device}")
     print(f"| {'':<14} | {'direct':>9} | {'PlugAI':>9} | {'ratio / delta':>14} |")
     print(f"|{'-' * 16}|{'-' * 11}|{'-' * 11}|{'-' * 16}|")
     rate = gateway["tokens_per_s"] / mine["tokens_per_s"] if mine["tokens_per_s"] else 0
