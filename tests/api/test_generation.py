@@ -80,6 +80,7 @@ async def test_image_url_is_a_signed_artifact_url(gateway: Start) -> None:
         artifact_id = item.model_extra["artifact_id"] if item.model_extra else None
         listed = (await h.http.get("/v1/artifacts")).json()
         assert [a["id"] for a in listed["data"]] == [artifact_id]
+        assert listed["data"][0]["metadata"]["prompt"] == "a red fox"
         tampered = await fetch_signed(h, item.url[:-2] + ("00" if item.url[-2:] != "00" else "11"))
         assert_envelope(tampered, 403)
 

@@ -103,9 +103,10 @@ class GenerationService:
                     data.append(entry)
                     continue
                 raw = None if item.path else base64.b64decode(item.b64_json or "")
+                meta = {**item.meta, "prompt": item.revised_prompt or body["prompt"]}
                 stored = await self._keep(
                     user_id,
-                    GeneratedFile(item.mime, item.path, raw, item.meta),
+                    GeneratedFile(item.mime, item.path, raw, meta),
                     kind="image",
                     model=model,
                     job_id=job_id,
@@ -153,6 +154,8 @@ class GenerationService:
                     )
                     preview = _ref(shown, url_of)
                 item.mesh.meta.setdefault("format", fmt)
+                if body.get("prompt"):
+                    item.mesh.meta["prompt"] = body["prompt"]
                 if preview is not None:
                     item.mesh.meta["preview_id"] = preview["artifact_id"]
                 mesh = await self._keep(user_id, item.mesh, kind="mesh", model=model, job_id=job_id)
