@@ -31,6 +31,7 @@ from plugai.db.database import Database
 from plugai.db.tables import ArtifactRow, utcnow
 from plugai.security.tokens import new_id
 from plugai.settings import StorageSettings
+from plugai.storage.lock import StorageLock
 from plugai.storage.manager import StorageManager, human
 
 log = structlog.get_logger("plugai.artifacts")
@@ -64,7 +65,9 @@ class ArtifactStore:
         self.clock = clock
         self.storage = storage
         self.signer = UrlSigner(secret, clock)
-        self._lock = storage.lock if storage is not None else asyncio.Lock()
+        self._lock: StorageLock | asyncio.Lock = (
+            storage.lock if storage is not None else asyncio.Lock()
+        )
         self._undoing: set[asyncio.Task[None]] = set()
 
     # --- files in -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from plugai.core.errors import StorageFull
 from plugai.db.database import Database
 from plugai.db.tables import ArtifactRow, DownloadJob, RegistryModel
 from plugai.settings import StorageSettings
+from plugai.storage.lock import StorageLock
 
 log = structlog.get_logger("plugai.storage")
 ACTIVE_JOBS = ("queued", "running")
@@ -90,7 +91,8 @@ class StorageManager:
         self.models_dir = models_dir
         self.is_loaded = is_loaded  # set by whoever owns the loaded models
         self.on_removed = on_removed
-        self.lock = asyncio.Lock()  # reservation decisions, one at a time per process
+        # reservation decisions: one at a time across tasks, processes and (PostgreSQL) hosts
+        self.lock = StorageLock(db, models_dir / ".storage.lock")
         self.artifacts: ArtifactExpiry | None = None  # set by whoever builds the artifact store
 
     def disk(self) -> tuple[int, int]:
