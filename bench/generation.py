@@ -5,7 +5,8 @@ Same pipeline folder, same settings (prompt, seed, steps, size, guidance, mesh r
 same thread count and device: seconds per image and per mesh in one process with diffusers,
 and through ``plugai serve`` (HTTP, the generation service, the model's worker process,
 artifacts), printed side by side with their ratio, plus model load time both ways. Each side
-loads the model first, makes one warm-up call, then ``--runs`` timed calls (median).
+loads the model first and makes one warm-up call; then ``--runs`` rounds time the two
+sides in turns (median), so that load from elsewhere on the machine touches both alike.
 
     .venv/bin/python bench/generation.py                       # builds random-weight models
     .venv/bin/python bench/generation.py --sd DIR --shap-e DIR # or measures yours
@@ -30,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +68,37 @@ def pick_device(asked: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+# --- the two sides, timed in turns ----------------------------------------------------------
+@dataclass
+class Side:
+    """One way of making an item: its load time and a call that makes one."""
+
+    load_s: float
+    call: Callable[[], Any]
+    runs: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_s(self) -> float:
+        return statistics.median(self.runs)
+
+
+def in_turns(direct: Side, plugai: Side, runs: int) -> None:
+    """A warm-up each, then ``runs`` rounds alternating which side goes first, so that a
+    change of load on the machine touches both sides alike."""
+    direct.call()
+    plugai.call()
+    for i in range(runs):
+        for side in (direct, plugai) if i % 2 == 0 else (plugai, direct):
+            started = time.perf_counter()
+            side.call()
+            side.runs.append(time.perf_counter() - started)
+
+
 # --- direct -------------------------------------------------------------------------------
-def timed(call: Callable[[], Any], runs: int) -> list[float]:
-    call()  # warm-up
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - started)
-    return seconds
 
 
-def direct_images(path: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+def direct_images(path: Path, args: argparse.Namespace, out: Path) -> Side:
     import torch
     from diffusers import AutoPipelineForText2Image
 
@@ -104,11 +125,10 @@ def direct_images(path: Path, args: argparse.Namespace, out: Path) -> dict[str, 
             ).images[0]
         image.save(out / "image.png", "PNG")
 
-    runs = timed(one, args.runs)
-    return {"load_s": load, "run_s": statistics.median(runs)}
+    return Side(load, one)
 
 
-def direct_meshes(path: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+def direct_meshes(path: Path, args: argparse.Namespace, out: Path) -> Side:
     import torch
     import trimesh
     from diffusers import ShapEPipeline
@@ -146,22 +166,26 @@ def direct_meshes(path: Path, args: argparse.Namespace, out: Path) -> dict[str, 
         mesh.export(file_obj=str(out / "mesh.glb"), file_type="glb")
         last[:] = [raw, rgb]
 
-    runs = timed(one, args.runs)
-    raw, rgb = last
-    mesh = colored_mesh(raw.verts.float().cpu().numpy(), raw.faces.cpu().numpy(), rgb.cpu().numpy())
-    started = time.perf_counter()
-    write_preview(mesh, out / "preview.png")
-    preview = time.perf_counter() - started
-    return {
-        "load_s": load,
-        "run_s": statistics.median(runs),
-        "preview_s": preview,
-        "faces": len(mesh.faces),
-    }
+    side = Side(load, one)
+
+    def preview() -> None:
+        """Timed apart, after the runs: the preview PNG PlugAI's engine also draws."""
+        raw, rgb = last
+        verts, faces = raw.verts.float().cpu().numpy(), raw.faces.cpu().numpy()
+        mesh = colored_mesh(verts, faces, rgb.cpu().numpy())
+        started = time.perf_counter()
+        write_preview(mesh, out / "preview.png")
+        side.extra = {"preview_s": time.perf_counter() - started, "faces": len(mesh.faces)}
+
+    side.extra["finish"] = preview
+    return side
 
 
 # --- through PlugAI -----------------------------------------------------------------------
-def through_plugai(sd: Path | None, shap_e: Path | None, args: argparse.Namespace) -> dict:
+def through_plugai(
+    sd: Path | None, shap_e: Path | None, args: argparse.Namespace, direct: dict[str, Side]
+) -> dict[str, Any]:
+    """Start ``plugai serve`` on the models and time it in turns with the direct sides."""
     tmp = Path(tempfile.mkdtemp(prefix="plugai-bench-"))
     models = tmp / "models"  # links: the folder name is the model's name
     models.mkdir()
@@ -211,8 +235,9 @@ def through_plugai(sd: Path | None, shap_e: Path | None, args: argparse.Namespac
                     r.raise_for_status()
                     base64.b64decode(r.json()["data"][0]["b64_json"])
 
-                with stage("PlugAI images"):
-                    found["images"] = measure(http, sd.name, image, args.runs)
+                found["images"] = Side(load_time(http, sd.name), image)
+                with stage("images, direct and PlugAI in turns"):
+                    in_turns(direct["images"], found["images"], args.runs)
             if shap_e is not None:
                 body = {
                     "model": f"local/{shap_e.name}",
@@ -229,18 +254,18 @@ def through_plugai(sd: Path | None, shap_e: Path | None, args: argparse.Namespac
                     r.raise_for_status()
                     assert r.json()["data"][0]["faces"], r.text
 
-                with stage("PlugAI meshes"):
-                    found["meshes"] = measure(http, shap_e.name, mesh, args.runs)
+                found["meshes"] = Side(load_time(http, shap_e.name), mesh)
+                with stage("meshes, direct and PlugAI in turns"):
+                    in_turns(direct["meshes"], found["meshes"], args.runs)
             loaded = http.get("/v1/registry/loaded").json()["data"]
             found["devices"] = sorted({str(row.get("device") or "?") for row in loaded})
     return found
 
 
-def measure(http: httpx.Client, name: str, call: Callable[[], None], runs: int) -> dict:
+def load_time(http: httpx.Client, name: str) -> float:
     started = time.perf_counter()
     http.post(f"/v1/registry/models/local/{name}/load").raise_for_status()
-    load = time.perf_counter() - started
-    return {"load_s": load, "run_s": statistics.median(timed(call, runs))}
+    return time.perf_counter() - started
 
 
 # --- report -------------------------------------------------------------------------------
@@ -264,7 +289,7 @@ def main() -> None:
     parser.add_argument("--mesh-steps", type=int, default=16, help="Shap-E's denoising steps")
     parser.add_argument("--mesh-resolution", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument(
         "--threads",
@@ -296,18 +321,21 @@ def main() -> None:
         shap_e = None
     out = built / "direct"
     out.mkdir()
-    mine: dict[str, Any] = {}
+    mine: dict[str, Side] = {}
     if sd is not None:
-        with stage("direct images"):
+        with stage("direct images: loading"):
             mine["images"] = direct_images(sd, args, out)
     if shap_e is not None:
-        with stage("direct meshes"):
+        with stage("direct meshes: loading"):
             mine["meshes"] = direct_meshes(shap_e, args, out)
-    gateway = through_plugai(sd, shap_e, args)
+    gateway = through_plugai(sd, shap_e, args, mine)
+    if shap_e is not None:
+        mine["meshes"].extra["finish"]()
 
     print(
         f"device {args.device} (PlugAI's workers: {', '.join(gateway['devices'])}), "
-        f"{args.threads} threads, median of {args.runs} runs after a warm-up"
+        f"{args.threads} threads, median of {args.runs} runs after a warm-up, "
+        "the two sides in turns"
     )
     if sd is not None:
         print(f"images: {sd.name}, {args.size}, {args.steps} steps, guidance {args.guidance_scale}")
@@ -320,15 +348,15 @@ def main() -> None:
     print(f"|{'-' * 18}|{'-' * 11}|{'-' * 11}|{'-' * 15}|")
     if sd is not None:
         a, b = mine["images"], gateway["images"]
-        print(row("s per image", a["run_s"], b["run_s"], speed=True))
-        print(row("image load s", a["load_s"], b["load_s"], speed=False))
+        print(row("s per image", a.run_s, b.run_s, speed=True))
+        print(row("image load s", a.load_s, b.load_s, speed=False))
     if shap_e is not None:
         a, b = mine["meshes"], gateway["meshes"]
-        print(row("s per mesh", a["run_s"], b["run_s"], speed=True))
-        print(row("mesh load s", a["load_s"], b["load_s"], speed=False))
+        print(row("s per mesh", a.run_s, b.run_s, speed=True))
+        print(row("mesh load s", a.load_s, b.load_s, speed=False))
         print(
-            f"(direct, apart: the {a['faces']}-face mesh's preview PNG took "
-            f"{a['preview_s']:.3f} s; PlugAI's engine draws one with every mesh)"
+            f"(direct, apart: the {a.extra['faces']}-face mesh's preview PNG took "
+            f"{a.extra['preview_s']:.3f} s; PlugAI's engine draws one with every mesh)"
         )
 
 
