@@ -8,55 +8,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 import trimesh
 
+from tests.api.test_images import Start, fake_oai, fake_stab, gateway
 from tests.conftest import Harness, assert_envelope
 from tests.fakes.base import tiny_png
-from tests.fakes.openai_fake import FakeOpenAI
 from tests.fakes.stability import FakeStability
 
 PNG = b"\x89PNG\r\n\x1a\n"
 PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(tiny_png("chair")).decode()
-Start = Callable[[], Any]
-
-
-@pytest.fixture
-def fake_stab() -> Iterator[FakeStability]:
-    with FakeStability(api_key="sk-stab") as server:
-        yield server
-
-
-@pytest.fixture
-def fake_oai() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(api_key="sk-x") as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(
-    plugai: Callable[..., Any], fake_stab: FakeStability, fake_oai: FakeOpenAI
-) -> Callable[[], Any]:
-    @asynccontextmanager
-    async def start() -> AsyncIterator[Harness]:
-        providers = [
-            {
-                "name": "stability",
-                "type": "stability",
-                "base_url": fake_stab.url,
-                "api_key": "sk-stab",
-            },
-            {"name": "openai", "type": "openai", "base_url": fake_oai.url, "api_key": "sk-x"},
-        ]
-        async with plugai(providers=providers, routing={"retries": 0}) as h:
-            yield h
-
-    return start
+__all__ = ["fake_oai", "fake_stab", "gateway"]  # fixtures shared with test_images
 
 
 async def fetch_signed(h: Harness, url: str) -> httpx.Response:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 
@@ -12,13 +12,46 @@ from plugai.api.deps import ArtifactsDep, CallCtx, GenerationDep, JobsDep
 from plugai.api.routes.artifacts import url_maker
 from plugai.api.routes.jobs import job_out
 from plugai.api.routes.openai import json_response
+from plugai.artifacts.store import ArtifactStore
+from plugai.generation.service import GenerationService
+from plugai.jobs.runner import JobRunner
 from plugai.protocol.generation import JobAccepted, MeshesResponse, MeshGenerationRequest
 from plugai.protocol.openai import ImageGenerationRequest, ImagesResponse
+from plugai.routing.gateway import CallContext
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 ASYNC_ANSWER: dict[int | str, dict[str, Any]] = {
     202: {"model": JobAccepted, "description": 'With `"async": true`: the job.'}
 }
+
+
+Operation = Literal["images", "3d"]
+
+
+async def _answer(
+    operation: Operation,
+    dumped: dict[str, Any],
+    is_async: bool,
+    request: Request,
+    service: GenerationService,
+    jobs: JobRunner,
+    artifacts: ArtifactStore,
+    ctx: CallContext,
+) -> Response:
+    """Check, then generate now — or queue a job (202) that runs the same call."""
+    url_of = url_maker(request, artifacts)
+    service.check(operation, dumped)
+    run = service.images if operation == "images" else service.meshes
+    if is_async:
+        job = await jobs.submit(
+            ctx.principal.user_id if ctx.principal else "",
+            operation,
+            dumped["model"],
+            dumped,
+            lambda progress: run(dumped, ctx, url_of, progress, progress.job_id),
+        )
+        return json_response(job_out(job, url_of).model_dump(mode="json"), status=202)
+    return json_response(await run(dumped, ctx, url_of))
 
 
 @router.post(
@@ -37,18 +70,7 @@ async def images(
 ) -> Response:
     dumped = body.model_dump(by_alias=True, exclude_unset=True)
     dumped.setdefault("response_format", body.response_format)
-    url_of = url_maker(request, artifacts)
-    service.check("images", dumped)
-    if body.async_:
-        job = await jobs.submit(
-            ctx.principal.user_id if ctx.principal else "",
-            "images",
-            body.model,
-            dumped,
-            lambda progress: service.images(dumped, ctx, url_of, progress, progress.job_id),
-        )
-        return json_response(job_out(job, url_of).model_dump(mode="json"), status=202)
-    return json_response(await service.images(dumped, ctx, url_of))
+    return await _answer("images", dumped, body.async_, request, service, jobs, artifacts, ctx)
 
 
 @router.post(
@@ -65,17 +87,6 @@ async def meshes(
     artifacts: ArtifactsDep,
     ctx: CallCtx,
 ) -> Response:
-    dumped: dict[str, Any] = body.model_dump(by_alias=True, exclude_unset=True)
+    dumped = body.model_dump(by_alias=True, exclude_unset=True)
     dumped.setdefault("format", body.format)
-    url_of = url_maker(request, artifacts)
-    service.check("3d", dumped)
-    if body.async_:
-        job = await jobs.submit(
-            ctx.principal.user_id if ctx.principal else "",
-            "3d",
-            body.model,
-            dumped,
-            lambda progress: service.meshes(dumped, ctx, url_of, progress, progress.job_id),
-        )
-        return json_response(job_out(job, url_of).model_dump(mode="json"), status=202)
-    return json_response(await service.meshes(dumped, ctx, url_of))
+    return await _answer("3d", dumped, body.async_, request, service, jobs, artifacts, ctx)
