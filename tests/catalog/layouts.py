@@ -43,9 +43,9 @@ def write_transformers(folder: Path, context: int = 1024) -> Path:
     return folder
 
 
-def write_diffusers(folder: Path) -> Path:
+def write_diffusers(folder: Path, pipeline: str = "StableDiffusionPipeline") -> Path:
     (folder / "unet").mkdir(parents=True, exist_ok=True)
-    index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.30.0"}
+    index = {"_class_name": pipeline, "_diffusers_version": "0.30.0"}
     (folder / "model_index.json").write_text(json.dumps(index))
     (folder / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 64)
     return folder
@@ -54,9 +54,26 @@ def write_diffusers(folder: Path) -> Path:
 def write_hf_cache_repo(cache: Path, repo: str, revision: str = "abc123") -> Path:
     """``models--org--name`` with blobs, a snapshot of symlinks, and ``refs/main``."""
     root = cache / ("models--" + repo.replace("/", "--"))
+    return _as_snapshot(write_transformers(root / "staging"), root, revision)
+
+
+def write_hf_cache_gguf(
+    cache: Path, repo: str, base: str, parts: int = 1, revision: str = "abc123"
+) -> Path:
+    """A GGUF repo in the cache: ``base.gguf``, or a split set of ``parts`` files."""
+    root = cache / ("models--" + repo.replace("/", "--"))
+    staging = root / "staging"
+    if parts > 1:
+        write_split_gguf(staging, base, parts)
+    else:
+        write_gguf(staging / f"{base}.gguf")
+    return _as_snapshot(staging, root, revision)
+
+
+def _as_snapshot(staging: Path, root: Path, revision: str) -> Path:
+    """Move the staged files into blobs, link them from the snapshot, point refs/main at it."""
     (root / "refs").mkdir(parents=True, exist_ok=True)
     (root / "refs" / "main").write_text(revision)
-    staging = write_transformers(root / "staging")
     snapshot = root / "snapshots" / revision
     snapshot.mkdir(parents=True)
     (root / "blobs").mkdir()

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from plugai.catalog import scanner
 from tests.catalog.layouts import (
     TEMPLATE,
     write_diffusers,
     write_gguf,
+    write_hf_cache_gguf,
     write_hf_cache_repo,
     write_split_gguf,
     write_transformers,
@@ -71,6 +73,35 @@ def test_scanner_finds_every_layout(layouts: tuple[Path, Path]) -> None:
     assert cached.format == "safetensors"
     assert cached.path == cache / "models--org--cached-llm" / "snapshots" / "abc123"
     assert cached.total_size > 0  # sizes of the blobs, through the symlinks
+
+
+def test_a_folder_of_hf_cache_repos_is_scanned_like_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "hub"
+    write_hf_cache_repo(cache, "org/cached-llm")
+    write_hf_cache_gguf(cache, "org/tiny-GGUF", "tiny-q4", parts=2)
+    as_folder = scanner.scan([cache], None)  # model_dirs: [~/.cache/huggingface/hub]
+    assert as_folder == scanner.scan([], cache)
+    found = {f.id: f for f in as_folder}
+    assert set(found) == {"cached-llm", "tiny-q4"}
+    assert found["tiny-q4"].path.name == "tiny-q4-00001-of-00002.gguf"  # the link, not a blob
+    assert found["tiny-q4"].meta["split"] == 2 and len(found["tiny-q4"].files) == 2
+    with capture_logs() as logs:  # the cache as a configured folder too: scanned once
+        assert scanner.scan([cache], cache) == as_folder
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == []
+
+
+def test_a_scan_without_details_finds_the_same_models(layouts: tuple[Path, Path]) -> None:
+    """What the runner's discovery scans: the same ids, formats, modalities and paths, with
+    no file list or header read."""
+    models, cache = layouts
+    full, light = (scanner.scan([models], cache, details=d) for d in (True, False))
+    assert [(f.id, f.format, f.modality, f.path) for f in light] == [
+        (f.id, f.format, f.modality, f.path) for f in full
+    ]
+    assert all(not f.files for f in light)
+    assert next(f for f in light if f.id == "tiny-sd").meta["architecture"] == (
+        "StableDiffusionPipeline"  # a diffusers pipeline's class picks its engine
+    )
 
 
 def test_hf_cache_dir_follows_the_environment(

@@ -2,7 +2,10 @@
 
 The runner's ``ModelManager`` owns loading; the registry only tells it which models exist
 (``ModelManager.rescan(specs)`` adds them, loaded ones are untouched) and asks which are
-loaded, so that eviction never deletes a model that is serving.
+loaded, so that eviction never deletes a model that is serving. A row becomes a spec
+through ``local.discovery.model_spec``, the mapping the runner's own discovery uses: the
+engine for a format is decided in one place, on the ``local`` side, from plain fields, so
+that ``local`` needs nothing of the registry (of ``catalog`` it imports only the scanner).
 """
 
 from __future__ import annotations
@@ -11,33 +14,22 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from plugai.db.tables import RegistryModel
-from plugai.local.engines import diffusers_engine
+from plugai.local.discovery import engine_for, model_spec
 from plugai.local.engines.base import ModelSpec
 from plugai.local.manager import ModelManager
 from plugai.settings import LocalSettings
 
-ENGINES = {"gguf": "llama_cpp", "safetensors": "transformers"}  # diffusers: by pipeline
-
 
 def engine_of(model: RegistryModel) -> str | None:
     """The engine that serves ``model``: by format, and by pipeline class for diffusers."""
-    if model.format == "diffusers":
-        return diffusers_engine((model.meta or {}).get("architecture")).name
-    return ENGINES.get(model.format)
+    return engine_for(model.format, model.meta)
 
 
 def spec_of(model: RegistryModel, local: LocalSettings) -> ModelSpec | None:
     """The runner's spec for a ready model, or None when no engine serves its format."""
-    engine = engine_of(model)
-    if engine is None or model.state != "ready":
+    if model.state != "ready":
         return None
-    return ModelSpec(
-        name=model.id,
-        path=Path(model.path),
-        engine=engine,
-        n_ctx=local.n_ctx,
-        threads=local.threads,
-    )
+    return model_spec(model.id, model.format, model.meta, Path(model.path), local)
 
 
 def publish(
