@@ -4,6 +4,7 @@ schema, discovery picking the engine — in-process, and once through a worker p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,27 @@ def test_text_to_3d_in_every_format(
     check_mesh(mesh_file, fmt)
     check_preview(preview)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"mesh.{fmt}", "preview.png"]
+
+
+def test_serve_runs_on_the_callers_thread_and_a_preview_is_optional(
+    text_to_3d: ShapEEngine, tmp_path: Path
+) -> None:
+    """In a worker the pipeline runs on the job's own thread (torch's CPU kernels are
+    fastest on the thread that has run them before), emitting as it goes."""
+    threads: set[int] = set()
+    outputs: list[Output] = []
+
+    def emit(item: Output) -> None:
+        threads.add(threading.get_ident())
+        outputs.append(item)
+
+    job = Job("3d", {**FAST, "preview": False}, prompt="a chair", output_dir=str(tmp_path))
+    text_to_3d.serve(job, never, emit)
+    assert threads == {threading.get_ident()}
+    assert steps_of(outputs) == [1, 2, 3]
+    assert files_of(outputs, "preview") == []
+    check_mesh(files_of(outputs, "mesh")[0], "glb")
+    assert [p.name for p in tmp_path.iterdir()] == ["mesh.glb"]
 
 
 def test_image_to_3d(image_to_3d: ShapEEngine, tmp_path: Path) -> None:

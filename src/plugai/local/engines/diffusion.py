@@ -11,14 +11,14 @@ first use (``AutoPipelineForImage2Image.from_pipe``: same weights, no second cop
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from plugai.core.models import Capabilities, Modality
-from plugai.local.engines.base import Engine, EngineInputError, Job, ModelSpec, Output
+from plugai.local.engines.base import EngineInputError, Job, ModelSpec, Output
 from plugai.local.engines.diffusion_options import (
     ImageOptionsBase,
     fit_size,
@@ -27,20 +27,21 @@ from plugai.local.engines.diffusion_options import (
 )
 from plugai.local.engines.generation import (
     Emit,
+    PipelineEngine,
     Steps,
+    Work,
     dtype_argument,
     file_output,
     open_image,
     output_dir,
     pick_seed,
-    stream,
     validated,
     write_whole,
 )
 from plugai.local.engines.transformers import pick_device
 
 
-class DiffusersImageEngine(Engine):
+class DiffusersImageEngine(PipelineEngine):
     name = "diffusers"
     modality = Modality.IMAGE
 
@@ -114,7 +115,7 @@ class DiffusersImageEngine(Engine):
         self._pipe = self._img2img = self._scheduler = None
 
     # --- running --------------------------------------------------------------------------
-    def run(self, job: Job, cancelled: Callable[[], bool]) -> Iterator[Output]:
+    def prepare(self, job: Job) -> Work:
         if job.kind != "images":
             raise EngineInputError(f"{self.spec.name} generates images, not {job.kind}.")
         opts: ImageOptionsBase = validated(self.options("images", self.spec), job.params)
@@ -161,7 +162,7 @@ class DiffusersImageEngine(Engine):
             finally:
                 pipe.scheduler = self._scheduler
 
-        yield from stream(work, cancelled)
+        return work
 
     def _pipeline_for(self, image_to_image: bool) -> Any:
         if not image_to_image:

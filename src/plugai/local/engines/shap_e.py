@@ -18,18 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plugai.core.meshes import MESH_MIME
 from plugai.core.models import Capabilities, Modality
-from plugai.local.engines.base import Engine, EngineInputError, Job, ModelSpec, Output
+from plugai.local.engines.base import EngineInputError, Job, ModelSpec, Output
 from plugai.local.engines.diffusion_options import GenerationOptions, pipeline_class
 from plugai.local.engines.generation import (
     SEED_MAX,
     Emit,
+    PipelineEngine,
     Steps,
+    Work,
     dtype_argument,
     file_output,
     open_image,
     output_dir,
     pick_seed,
-    stream,
     validated,
     write_whole,
 )
@@ -55,6 +56,7 @@ class MeshOptionsBase(GenerationOptions):
         128, ge=16, le=256, description="Grid the mesh is extracted on (cells per side)."
     )
     format: Literal["glb", "obj", "ply"] = Field("glb", description="Mesh file format.")
+    preview: bool = Field(True, description="Also draw a preview PNG of the mesh.")
     keep_alive: float | str | None = Field(None, description=KEEP_ALIVE_DOC)
     user: str | None = Field(None, description="An id for the end user.")
 
@@ -71,7 +73,7 @@ def mesh_options(image_to_3d: bool) -> type[MeshOptionsBase]:
     return LocalImageTo3DOptions
 
 
-class ShapEEngine(Engine):
+class ShapEEngine(PipelineEngine):
     name = "shap_e"
     modality = Modality.MESH
 
@@ -117,7 +119,7 @@ class ShapEEngine(Engine):
     def unload(self) -> None:
         self._pipe = None
 
-    def run(self, job: Job, cancelled: Callable[[], bool]) -> Iterator[Output]:
+    def prepare(self, job: Job) -> Work:
         if job.kind != "3d":
             raise EngineInputError(f"{self.spec.name} generates 3D models, not {job.kind}.")
         opts: MeshOptionsBase = validated(self.options("3d", self.spec), job.params)
@@ -168,7 +170,7 @@ class ShapEEngine(Engine):
             for output in outputs:
                 emit(output)
 
-        yield from stream(work, cancelled)
+        return work
 
     def _mesh_files(
         self, latent: Any, opts: MeshOptionsBase, folder: Path, seed: int
@@ -197,12 +199,12 @@ class ShapEEngine(Engine):
             "faces": len(mesh.faces),
             "seed": seed,
         }
-        preview = write_whole(folder / "preview.png", lambda p: write_preview(mesh, p))
-        square = {"width": PREVIEW_SIZE, "height": PREVIEW_SIZE}
-        return [
-            file_output(path, "mesh", MESH_MIME[fmt], meta),
-            file_output(preview, "preview", "image/png", square),
-        ]
+        files = [file_output(path, "mesh", MESH_MIME[fmt], meta)]
+        if opts.preview:
+            preview = write_whole(folder / "preview.png", lambda p: write_preview(mesh, p))
+            square = {"width": PREVIEW_SIZE, "height": PREVIEW_SIZE}
+            files.append(file_output(preview, "preview", "image/png", square))
+        return files
 
 
 def _array(tensor: Any) -> np.ndarray:
