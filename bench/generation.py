@@ -1,7 +1,9 @@
 """Local image and 3D generation through PlugAI versus the same diffusers pipeline called
 directly.
 
-Same pipeline folder, same settings (prompt, seed, steps, size, guidance, mesh resolution),
+Same pipeline folder, same settings (prompt, seed, steps, size, guidance, mesh resolution;
+for meshes the engine's defaults, 64 steps on a 128³ grid, so a mesh takes seconds as it
+does with a real model rather than the fixed costs of a request),
 same thread count and device: seconds per image and per mesh in one process with diffusers,
 and through ``plugai serve`` (HTTP, the generation service, the model's worker process,
 artifacts), printed side by side with their ratio, plus model load time both ways. Each side
@@ -13,7 +15,8 @@ sides in turns (median), so that load from elsewhere on the machine touches both
 
 The direct side does what a script would: the pipeline call and the file written (a PNG; a
 GLB through trimesh). PlugAI's engine also writes a mesh's preview PNG, timed apart on the
-direct side ("preview s") since it is work the direct side does not do. CUDA is used when
+direct side, since it is work a plain script does not do: PlugAI is timed without it
+(``preview: false``, the same work as direct) and with it. CUDA is used when
 torch sees a GPU (``--device`` to choose), in half precision like the engines.
 
 Goal (issue 8): through PlugAI ≥ 97 % of direct speed.
@@ -83,13 +86,13 @@ class Side:
         return statistics.median(self.runs)
 
 
-def in_turns(direct: Side, plugai: Side, runs: int) -> None:
-    """A warm-up each, then ``runs`` rounds alternating which side goes first, so that a
-    change of load on the machine touches both sides alike."""
-    direct.call()
-    plugai.call()
+def in_turns(sides: list[Side], runs: int) -> None:
+    """A warm-up each, then ``runs`` rounds alternating the order of the sides, so that a
+    change of load on the machine touches every side alike."""
+    for side in sides:
+        side.call()
     for i in range(runs):
-        for side in (direct, plugai) if i % 2 == 0 else (plugai, direct):
+        for side in sides if i % 2 == 0 else sides[::-1]:
             started = time.perf_counter()
             side.call()
             side.runs.append(time.perf_counter() - started)
@@ -237,7 +240,7 @@ def through_plugai(
 
                 found["images"] = Side(load_time(http, sd.name), image)
                 with stage("images, direct and PlugAI in turns"):
-                    in_turns(direct["images"], found["images"], args.runs)
+                    in_turns([direct["images"], found["images"]], args.runs)
             if shap_e is not None:
                 body = {
                     "model": f"local/{shap_e.name}",
@@ -249,14 +252,22 @@ def through_plugai(
                     "format": "glb",
                 }
 
-                def mesh() -> None:
-                    r = http.post("/v1/3d/generations", json=body)
-                    r.raise_for_status()
-                    assert r.json()["data"][0]["faces"], r.text
+                def mesh(preview: bool) -> Callable[[], None]:
+                    def one() -> None:
+                        r = http.post("/v1/3d/generations", json={**body, "preview": preview})
+                        r.raise_for_status()
+                        [made] = r.json()["data"]
+                        assert made["faces"], r.text
+                        assert (made["preview"] is not None) == preview, r.text
 
-                found["meshes"] = Side(load_time(http, shap_e.name), mesh)
+                    return one
+
+                load = load_time(http, shap_e.name)
+                found["meshes"] = Side(load, mesh(preview=False))
+                found["meshes+preview"] = Side(load, mesh(preview=True))
                 with stage("meshes, direct and PlugAI in turns"):
-                    in_turns(direct["meshes"], found["meshes"], args.runs)
+                    sides = [direct["meshes"], found["meshes"], found["meshes+preview"]]
+                    in_turns(sides, args.runs)
             loaded = http.get("/v1/registry/loaded").json()["data"]
             found["devices"] = sorted({str(row.get("device") or "?") for row in loaded})
     return found
@@ -286,8 +297,8 @@ def main() -> None:
     parser.add_argument("--size", default="256x256")
     parser.add_argument("--steps", type=int, default=10, help="denoising steps per image")
     parser.add_argument("--guidance-scale", type=float, default=7.5)
-    parser.add_argument("--mesh-steps", type=int, default=16, help="Shap-E's denoising steps")
-    parser.add_argument("--mesh-resolution", type=int, default=64)
+    parser.add_argument("--mesh-steps", type=int, default=64, help="Shap-E's denoising steps")
+    parser.add_argument("--mesh-resolution", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -353,10 +364,13 @@ def main() -> None:
     if shap_e is not None:
         a, b = mine["meshes"], gateway["meshes"]
         print(row("s per mesh", a.run_s, b.run_s, speed=True))
+        with_preview = gateway["meshes+preview"].run_s
+        print(row("  + preview PNG", a.run_s + a.extra["preview_s"], with_preview, speed=True))
         print(row("mesh load s", a.load_s, b.load_s, speed=False))
         print(
-            f"(direct, apart: the {a.extra['faces']}-face mesh's preview PNG took "
-            f"{a.extra['preview_s']:.3f} s; PlugAI's engine draws one with every mesh)"
+            f"(PlugAI draws a preview PNG unless asked not to (preview: false); for the "
+            f"{a.extra['faces']}-face mesh it took {a.extra['preview_s']:.3f} s apart, which "
+            "the direct side of the '+ preview' row adds)"
         )
 
 
