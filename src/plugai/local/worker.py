@@ -10,8 +10,9 @@ Protocol (one JSON object per line):
 - gateway → worker: ``{"op": "run", "id", "job"}``, ``{"op": "cancel", "id"}``.
   End of stdin (the gateway closed it, or died) ends the worker.
 
-Jobs run one at a time on a thread; the main thread keeps reading stdin so that a cancel
-arrives while a job runs. Stray prints of libraries go to stderr, never into the protocol.
+Jobs run one at a time on one long-lived thread (``Engine.serve``: no thread per job, since
+torch's CPU kernels run measurably slower on a fresh thread); the main thread keeps reading
+stdin so that a cancel arrives while a job runs. Stray prints of libraries go to stderr, never into the protocol.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ class _Channel:
 
 
 def _serve_one(engine: Engine, job_id: int, job: Job, cancelled: set[int], ch: _Channel) -> None:
-    for item in engine.run(job, lambda: job_id in cancelled):
-        if job_id in cancelled:
-            return
-        ch.send({"id": job_id, "event": "item", "data": item})
+    engine.serve(
+        job,
+        lambda: job_id in cancelled,
+        lambda item: ch.send({"id": job_id, "event": "item", "data": item}),
+    )
 
 
 def _serve_jobs(engine: Engine, jobs: queue.Queue[Any], cancelled: set[int], ch: _Channel) -> None:

@@ -135,3 +135,14 @@ class Engine(ABC):
     @abstractmethod
     def run(self, job: Job, cancelled: Callable[[], bool]) -> Iterator[Output]:
         """Outputs for ``job``; stops early once ``cancelled()`` is true."""
+
+    def serve(
+        self, job: Job, cancelled: Callable[[], bool], emit: Callable[[Output], None]
+    ) -> None:
+        """Run ``job`` on the calling thread, handing each output to ``emit`` as it comes
+        (how a worker runs jobs). Engines whose work reports through callbacks override it
+        so that they need no thread of their own (see ``generation.PipelineEngine``)."""
+        for item in self.run(job, cancelled):
+            if cancelled():
+                return
+            emit(item)
