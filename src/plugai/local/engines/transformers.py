@@ -1,6 +1,8 @@
 """Safetensors causal LMs through transformers: chat with the model's own chat template,
-token streaming (``TextIteratorStreamer``), mean-pooled sentence embeddings. The device is
-chosen automatically: CUDA, then Apple MPS, else the CPU."""
+token streaming (``TextIteratorStreamer``), mean-pooled sentence embeddings, and JSON output
+held to ``response_format`` (``json_object`` / ``json_schema``) by llguidance's token masks
+(``constrained.py``). The device is chosen automatically: CUDA, then Apple MPS, else the
+CPU."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from plugai.core.models import Capabilities
 from plugai.local.engines.base import Engine, EngineInputError, Job, ModelSpec, Output
+from plugai.local.engines.constrained import JsonConstraint, JsonLogitsProcessor, json_target
 from plugai.local.options import (
     LocalCompletionOptions,
     LocalEmbeddingOptions,
@@ -21,6 +24,20 @@ from plugai.local.options import (
     max_tokens,
     stops,
 )
+
+_RESPONSE_FORMAT = "text, json_object or json_schema (token-masked by llguidance)."
+
+
+class TransformersChatOptions(PlainChatOptions):
+    model_config = ConfigDict(extra="forbid", title="LocalChatParameters")
+
+    response_format: dict[str, Any] | None = Field(None, description=_RESPONSE_FORMAT)
+
+
+class TransformersCompletionOptions(LocalCompletionOptions):
+    model_config = ConfigDict(extra="forbid", title="LocalCompletionParameters")
+
+    response_format: dict[str, Any] | None = Field(None, description=_RESPONSE_FORMAT)
 
 
 def pick_device() -> str:
@@ -42,16 +59,20 @@ class TransformersEngine(Engine):
         self._model: Any = None
         self._tokenizer: Any = None
         self._device = "cpu"
+        self._constraint: JsonConstraint | None = None  # built on the first JSON request
+        self._constraint_lock = threading.Lock()
 
     @classmethod
     def capabilities(cls, spec: ModelSpec) -> Capabilities:
-        return Capabilities(chat=True, completions=True, embeddings=True)
+        return Capabilities(
+            chat=True, completions=True, embeddings=True, json_schema=True, json_object=True
+        )
 
     @classmethod
     def options(cls, operation: str, spec: ModelSpec | None = None) -> type[BaseModel]:
         options: dict[str, type[BaseModel]] = {
-            "chat": PlainChatOptions,
-            "completions": LocalCompletionOptions,
+            "chat": TransformersChatOptions,
+            "completions": TransformersCompletionOptions,
             "embeddings": LocalEmbeddingOptions,
         }
         return options[operation]
@@ -71,7 +92,7 @@ class TransformersEngine(Engine):
         return {"device": self._device, "n_ctx": int(n_ctx), "engine": self.name}
 
     def unload(self) -> None:
-        self._model = self._tokenizer = None
+        self._model = self._tokenizer = self._constraint = None
 
     # --- running ------------------------------------------------------------------------
     def run(self, job: Job, cancelled: Callable[[], bool]) -> Iterator[Output]:
@@ -88,11 +109,42 @@ class TransformersEngine(Engine):
             prompt = job.prompt or ""
         yield from self._generate(job, str(prompt), cancelled)
 
+    def _eos_ids(self) -> list[int]:
+        eos = self._model.generation_config.eos_token_id
+        if eos is None:
+            eos = self._tokenizer.eos_token_id
+        return [int(eos)] if isinstance(eos, int) else [int(e) for e in eos or []]
+
+    def _json_processor(self, response_format: Any) -> JsonLogitsProcessor | None:
+        """The job's own token mask for ``response_format`` (None for plain text). Raises
+        ``EngineInputError`` before generation starts, so a bad schema is a 400."""
+        target = json_target(response_format)
+        if target is None:
+            return None
+        with self._constraint_lock:
+            if self._constraint is None:
+                head = self._model.get_output_embeddings()
+                width = head.weight.shape[0] if head is not None else len(self._tokenizer)
+                self._constraint = JsonConstraint(
+                    self._tokenizer,
+                    n_vocab=max(int(width), len(self._tokenizer)),
+                    eos=self._eos_ids(),
+                )
+            constraint = self._constraint
+        schema, strict = target
+        return constraint.processor(schema, strict=strict)
+
     def _generate(self, job: Job, prompt: str, cancelled: Callable[[], bool]) -> Iterator[Output]:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import (
+            LogitsProcessorList,
+            StoppingCriteria,
+            StoppingCriteriaList,
+            TextIteratorStreamer,
+        )
 
         params = job.params
+        constraint = self._json_processor(params.get("response_format"))
         encoded = self._tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         encoded = {k: v.to(self._device) for k, v in encoded.items()}
         n_prompt = int(encoded["input_ids"].shape[1])
@@ -114,6 +166,8 @@ class TransformersEngine(Engine):
             "do_sample": bool(temperature),
             "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
         }
+        if constraint is not None:
+            gen["logits_processor"] = LogitsProcessorList([constraint])
         if temperature:
             gen["temperature"] = float(temperature)
             for ours, theirs in (("top_p", "top_p"), ("top_k", "top_k"), ("min_p", "min_p")):
@@ -149,8 +203,10 @@ class TransformersEngine(Engine):
             thread.join()
         if "error" in result:
             raise result["error"]
-        generated = int(result["ids"].shape[1]) - n_prompt if "ids" in result else 0
-        yield from pieces.finish(generated, n_prompt, max_new=gen["max_new_tokens"])
+        ids: Any = result.get("ids")
+        generated = int(ids.shape[1]) - n_prompt if ids is not None else 0
+        ended = generated > 0 and int(ids[0, -1]) in self._eos_ids()
+        yield from pieces.finish(generated, n_prompt, max_new=gen["max_new_tokens"], ended=ended)
 
     def _embed(self, inputs: list[str]) -> Output:
         import torch
@@ -214,8 +270,12 @@ class _Pieces:
         self.sent += text
         return self._chunk(text, None) if text else None
 
-    def finish(self, generated: int, prompt: int, *, max_new: int) -> Iterator[Output]:
-        reason = "length" if generated >= max_new and not self.stopped else "stop"
+    def finish(
+        self, generated: int, prompt: int, *, max_new: int, ended: bool = False
+    ) -> Iterator[Output]:
+        """``ended``: the model emitted its end token (a stop even at the last token)."""
+        cut = generated >= max_new and not (self.stopped or ended)
+        reason = "length" if cut else "stop"
         yield self._chunk(None, reason)
         last = self._chunk(None, None)
         last["choices"] = []
